@@ -1,0 +1,35 @@
+# The two set-up commands from the README work on a fresh Debian 12 machine as root:
+#   make demo   installs what is missing, starts an engine, runs the demo
+#   make test   the same set-up, then lint, type checks and the whole test suite
+PY ?= python3
+PIP := $(PY) -m pip install -q --root-user-action=ignore --disable-pip-version-check
+ENGINE ?= docker
+
+.PHONY: deps engine lint test test-podman demo bench clean
+
+deps:
+	$(PIP) -e '.[dev]'
+
+engine:
+	scripts/start-engine $(ENGINE)
+
+lint: deps
+	$(PY) -m ruff check pocketdock pocket_dock tests bench
+	$(PY) -m ruff format --check pocketdock pocket_dock tests bench
+	$(PY) -m mypy
+
+test: deps engine lint
+	POCKETDOCK_TEST_ENGINE=$(ENGINE) $(PY) -m pytest -q
+
+test-podman:
+	$(MAKE) test ENGINE=podman
+
+demo: deps engine
+	$(PY) examples/demo.py
+
+bench: deps engine
+	$(PIP) -e '.[bench]'
+	$(PY) bench/run.py
+
+clean:
+	rm -rf build *.egg-info .pytest_cache .mypy_cache .ruff_cache

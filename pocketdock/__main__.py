@@ -1,0 +1,3 @@
+from pocketdock.cli.main import main
+
+main()

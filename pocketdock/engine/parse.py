@@ -1,0 +1,61 @@
+"""Reading the fields pocketdock needs out of the engine's container JSON.
+
+Docker and Podman's compatible API mostly agree on shapes; the differences handled here:
+Podman may omit `Labels` or send null, may list names without the leading slash, and
+reports the state `configured` for a container created but never started (Docker:
+`created`) and `stopped` where Docker says `exited`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+_STATE_ALIASES = {"configured": "created", "stopped": "exited", "initialized": "created"}
+
+
+def normalize_state(state: str) -> str:
+    state = state.strip().lower()
+    return _STATE_ALIASES.get(state, state)
+
+
+def item_name(item: dict[str, Any]) -> str:
+    names = item.get("Names") or []
+    name = names[0] if names and isinstance(names[0], str) else ""
+    return name.lstrip("/")
+
+
+def item_labels(item: dict[str, Any]) -> dict[str, str]:
+    labels = item.get("Labels")
+    if not isinstance(labels, dict):
+        return {}
+    return {str(k): str(v) for k, v in labels.items()}
+
+
+def item_state(item: dict[str, Any]) -> str:
+    state = item.get("State")
+    if isinstance(state, dict):  # some engines nest it like inspect does
+        state = state.get("Status")
+    return normalize_state(state) if isinstance(state, str) else "unknown"
+
+
+def item_created(item: dict[str, Any]) -> str:
+    """Creation time as ISO 8601 UTC (the list API gives Unix seconds)."""
+    created = item.get("Created")
+    if isinstance(created, int | float):
+        return datetime.fromtimestamp(created, UTC).isoformat().replace("+00:00", "Z")
+    return str(created or "")
+
+
+def inspect_state(info: dict[str, Any]) -> str:
+    state = info.get("State")
+    status = state.get("Status") if isinstance(state, dict) else None
+    return normalize_state(status) if isinstance(status, str) else "unknown"
+
+
+def inspect_labels(info: dict[str, Any]) -> dict[str, str]:
+    config = info.get("Config")
+    labels = config.get("Labels") if isinstance(config, dict) else None
+    if not isinstance(labels, dict):
+        return {}
+    return {str(k): str(v) for k, v in labels.items()}
