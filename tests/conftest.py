@@ -16,10 +16,14 @@ import pytest
 
 from pocketdock import labels as L
 from pocketdock.engine.client import EngineClient, get_client
+from pocketdock.engine.parse import item_name
 
 TEST_IMAGE = "pocketdock-test/busybox:latest"
 EXAMPLE_IMAGE = "busybox:latest"
 SOCKETS = {"docker": "/var/run/docker.sock", "podman": "/run/podman/podman.sock"}
+# Every name a test makes starts with this, so the session's cleanup removes only its own
+# containers even when other test runs share the engine.
+SESSION_PREFIX = f"t{secrets.token_hex(2)}"
 
 
 def engine_name() -> str:
@@ -44,11 +48,10 @@ def client(socket_path: str) -> Iterator[EngineClient]:
         engine.ping()
     except EngineUnavailable as exc:
         pytest.fail(f"the {engine_name()} engine is not running ({exc}); run scripts/start-engine")
-    before = {c["Id"] for c in engine.list_containers(labels={L.MANAGED: "true"})}
     yield engine
-    # Remove every managed container the session created, whatever the tests left.
+    # Remove whatever this session's tests left behind, and nothing else.
     for item in engine.list_containers(labels={L.MANAGED: "true"}):
-        if item["Id"] not in before:
+        if item_name(item).startswith(SESSION_PREFIX):
             engine.remove_container(item["Id"], force=True)
 
 
@@ -77,7 +80,7 @@ def engine_env(
 @pytest.fixture
 def unique() -> str:
     """A short random prefix for names, so tests never collide with each other."""
-    return f"t{secrets.token_hex(3)}"
+    return f"{SESSION_PREFIX}{secrets.token_hex(2)}"
 
 
 @pytest.fixture(autouse=True)
