@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import string
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -214,18 +215,37 @@ class EngineClient:
         )
         return self._json_object(response)
 
+    def _container_exists(self, ref: str) -> bool:
+        try:
+            self.inspect_container(ref)
+        except ContainerNotFound:
+            return False
+        return True
+
     def create_container(self, name: str | None, config: JSON) -> str:
         """Create a container and return its id; `NameConflict` if the name is taken."""
         params = {"name": name} if name else {}
-        response = self._request(
-            "POST",
-            "/containers/create",
-            params=params,
-            json=config,
-            what=f"create container {name or ''}".rstrip(),
-            not_found=ImageNotFound,
-            conflict=NameConflict,
-        )
+        what = f"create container {name or ''}".rstrip()
+        try:
+            response = self._request(
+                "POST",
+                "/containers/create",
+                params=params,
+                json=config,
+                what=what,
+                not_found=ImageNotFound,
+                conflict=NameConflict,
+            )
+        except EngineError as exc:
+            # Podman answers a taken name with 500, not 409: look the name up instead of
+            # reading its message.
+            if exc.status != 500 or not name or not self._container_exists(name):
+                raise
+            raise NameConflict(
+                f"failed to {what}: the name is already in use",
+                status=409,
+                engine_message=exc.engine_message,
+            ) from exc
         container_id = self._json_object(response).get("Id")
         if not isinstance(container_id, str):
             raise EngineProtocolError("engine created a container but returned no id")
@@ -256,6 +276,14 @@ class EngineClient:
             f"/containers/{ref}/kill",
             params={"signal": signal},
             what=f"kill container {ref}",
+            not_found=ContainerNotFound,
+        )
+
+    def unpause_container(self, ref: str) -> None:
+        self._request(
+            "POST",
+            f"/containers/{ref}/unpause",
+            what=f"unpause container {ref}",
             not_found=ContainerNotFound,
         )
 
@@ -294,6 +322,27 @@ class EngineClient:
         if not isinstance(exec_id, str):
             raise EngineProtocolError("engine created an exec but returned no id")
         return exec_id
+
+    def exec_stream(self, exec_id: str) -> Iterator[tuple[int, bytes]]:
+        """Run a created exec, yielding (stream id, bytes) frames as they arrive.
+
+        Stream id 1 is stdout and 2 is stderr. There is no timeout: the caller decides
+        when to stop iterating.
+        """
+        self._count()
+        path = f"/exec/{exec_id}/start"
+        no_read_timeout = httpx.Timeout(CONNECT_TIMEOUT, read=None, write=DEFAULT_TIMEOUT)
+        demuxer = Demuxer()
+        with (
+            self._translate("POST", path),
+            self._http.stream(
+                "POST", path, json={"Detach": False, "Tty": False}, timeout=no_read_timeout
+            ) as response,
+        ):
+            self._check(response, what="start a command", not_found=ContainerNotFound)
+            for chunk in response.iter_raw():
+                yield from demuxer.frames(chunk)
+        demuxer.close()
 
     def exec_start(self, exec_id: str, *, timeout: float | None = None) -> tuple[bytes, bytes]:
         """Run a created exec to completion; returns (stdout, stderr).
@@ -380,7 +429,7 @@ class EngineClient:
         image_id = self._json_object(response).get("Id")
         if not isinstance(image_id, str):
             raise EngineProtocolError("engine committed the container but returned no image id")
-        return image_id
+        return full_image_id(image_id)
 
     def inspect_image(self, ref: str) -> JSON:
         response = self._request(
@@ -467,6 +516,13 @@ class EngineClient:
                     raise EngineProtocolError(f"malformed engine event: {line[:200]!r}") from exc
                 if isinstance(event, dict):
                     yield event
+
+
+def full_image_id(image_id: str) -> str:
+    """`sha256:<hex>`, the form image inspect uses (Podman's commit answers bare hex)."""
+    if len(image_id) == 64 and all(c in string.hexdigits for c in image_id):
+        return f"sha256:{image_id}"
+    return image_id
 
 
 _clients: dict[Endpoint, EngineClient] = {}

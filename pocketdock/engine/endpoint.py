@@ -16,7 +16,7 @@ TLS (`DOCKER_TLS_VERIFY`) is not supported.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -29,7 +29,7 @@ class Endpoint:
 
     uds: str | None  # socket path, for unix endpoints
     base_url: str  # what httpx puts in front of each path
-    source: str  # how it was chosen, e.g. "DOCKER_HOST"
+    source: str = field(compare=False)  # how it was chosen, e.g. "DOCKER_HOST"
 
     @property
     def display(self) -> str:

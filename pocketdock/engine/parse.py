@@ -3,7 +3,9 @@
 Docker and Podman's compatible API mostly agree on shapes; the differences handled here:
 Podman may omit `Labels` or send null, may list names without the leading slash, and
 reports the state `configured` for a container created but never started (Docker:
-`created`) and `stopped` where Docker says `exited`.
+`created`) and `stopped` where Docker says `exited`, and it names images by their full
+reference (`docker.io/library/busybox:latest`, `localhost/snap:v1`) where Docker keeps the
+short one the user gave (`busybox:latest`).
 """
 
 from __future__ import annotations
@@ -59,3 +61,27 @@ def inspect_labels(info: dict[str, Any]) -> dict[str, str]:
     if not isinstance(labels, dict):
         return {}
     return {str(k): str(v) for k, v in labels.items()}
+
+
+# Registry prefixes Podman adds to short image names; `library/` only follows docker.io.
+_IMPLIED_REGISTRIES = ("docker.io/library/", "docker.io/", "localhost/")
+
+
+def short_image_ref(ref: str) -> str:
+    """An image reference as Docker shows it: without the registry Podman fills in."""
+    for prefix in _IMPLIED_REGISTRIES:
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    return ref
+
+
+def item_image(item: dict[str, Any]) -> str:
+    image = item.get("Image")
+    return short_image_ref(image) if isinstance(image, str) else ""
+
+
+def inspect_image_ref(info: dict[str, Any]) -> str:
+    """The image reference a container was created from, as the user wrote it."""
+    config = info.get("Config")
+    image = config.get("Image") if isinstance(config, dict) else None
+    return short_image_ref(image) if isinstance(image, str) else ""

@@ -8,7 +8,7 @@ id 1 is stdout and 2 is stderr (0, stdin, never appears in output).
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from pocketdock.errors import EngineProtocolError
 
@@ -23,7 +23,8 @@ class Demuxer:
         self.stdout = bytearray()
         self.stderr = bytearray()
 
-    def feed(self, chunk: bytes) -> None:
+    def frames(self, chunk: bytes) -> Iterator[tuple[int, bytes]]:
+        """Add `chunk` and yield each (stream id, payload) frame it completes."""
         self._buffer += chunk
         while len(self._buffer) >= HEADER.size:
             stream, size = HEADER.unpack_from(self._buffer)
@@ -34,6 +35,11 @@ class Demuxer:
                 return
             payload = bytes(self._buffer[HEADER.size : end])
             del self._buffer[:end]
+            yield stream, payload
+
+    def feed(self, chunk: bytes) -> None:
+        """Add `chunk`, collecting complete frames into `stdout` and `stderr`."""
+        for stream, payload in self.frames(chunk):
             (self.stderr if stream == 2 else self.stdout).extend(payload)
 
     def close(self) -> None:

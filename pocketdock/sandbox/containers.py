@@ -28,7 +28,13 @@ from typing import Any
 
 from pocketdock import labels as L
 from pocketdock.engine.client import EngineClient, get_client
-from pocketdock.engine.parse import item_created, item_labels, item_name, item_state
+from pocketdock.engine.parse import (
+    item_created,
+    item_image,
+    item_labels,
+    item_name,
+    item_state,
+)
 from pocketdock.errors import ContainerNotFound, NameConflict, NotFound, PocketDockError
 from pocketdock.sandbox import instances
 from pocketdock.sandbox.security import mount_refusal
@@ -335,6 +341,7 @@ def create_new_container(
     no_new_privileges: bool = True,
     allow_engine_socket: bool = False,
     allow_host_root: bool = False,
+    record: Mapping[str, Any] | None = None,
 ) -> Container:
     """Create and start a sandbox; returns its `Container`.
 
@@ -348,6 +355,8 @@ def create_new_container(
 
     Sandboxes run with `no-new-privileges`, never privileged, with at most `pids_limit`
     processes. Mounting the engine socket or the host's `/` is refused unless allowed.
+    `record` adds keys to the instance record (`instance.toml`); it is written before
+    the container is created, so an interrupted create still leaves a trace.
     """
     client = get_client(socket_path)
     image = image or _default_image()
@@ -376,6 +385,10 @@ def create_new_container(
         pids_limit=pids_limit,
         no_new_privileges=no_new_privileges,
     )
+    info = {"name": name, "image": image, "persist": persist, **dict(record or {})}
+    if data_path is not None and not instances.read_instance(data_path).get("container_id"):
+        # Never over a live record: the name may turn out to be taken.
+        instances.write_instance(data_path, {"container_id": "", **info})
     try:
         container_id = client.create_container(name, config)
     except NameConflict as exc:
@@ -400,16 +413,8 @@ def create_new_container(
         data_path=data_path,
     )
     if data_path is not None:
-        instances.write_instance(
-            data_path,
-            {
-                "container_id": container_id,
-                "name": name,
-                "image": image,
-                "created_at": instances.now_iso(),
-                "persist": persist,
-            },
-        )
+        info.update(container_id=container_id, created_at=instances.now_iso())
+        instances.write_instance(data_path, info)
     return container
 
 
@@ -474,7 +479,7 @@ def list_containers(
                 id=str(item.get("Id", "")),
                 name=item_name(item),
                 status=item_state(item),
-                image=str(item.get("Image", "")),
+                image=item_image(item),
                 created_at=item_created(item),
                 persist=item_labels_.get(L.PERSIST) == "true",
                 project=item_labels_.get(L.PROJECT, ""),
