@@ -64,7 +64,31 @@ _EXPORTS: dict[str, str] = {
     "stop_container": "pocketdock.sandbox.containers",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "Action",
+    "ApplyError",
+    "CommandTimeout",
+    "Container",
+    "ContainerListItem",
+    "ContainerNotFound",
+    "EngineError",
+    "EngineUnavailable",
+    "ExecResult",
+    "ImageNotFound",
+    "NameConflict",
+    "PocketDockError",
+    "Project",
+    "SpecError",
+    "SpecProblem",
+    "__version__",
+    "create_new_container",
+    "destroy_container",
+    "list_containers",
+    "load_project",
+    "prune",
+    "resume_container",
+    "stop_container",
+]
 
 
 def __getattr__(name: str) -> Any:

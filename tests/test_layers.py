@@ -61,3 +61,9 @@ def test_cli_start_imports_no_engine_or_models() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_all_matches_lazy_exports() -> None:
+    from pocketdock import _EXPORTS  # type: ignore[attr-defined]
+
+    assert set(pocketdock.__all__) == {*_EXPORTS, "__version__"}
