@@ -4,6 +4,7 @@
 PY ?= python3
 PIP := $(PY) -m pip install -q --root-user-action=ignore --disable-pip-version-check
 ENGINE ?= docker
+PYTEST_ARGS ?=
 
 .PHONY: deps engine lint test test-podman demo bench clean
 
@@ -19,17 +20,19 @@ lint: deps
 	$(PY) -m mypy
 
 test: deps engine lint
-	POCKETDOCK_TEST_ENGINE=$(ENGINE) $(PY) -m pytest -q
+	POCKETDOCK_TEST_ENGINE=$(ENGINE) $(PY) -m pytest -q $(PYTEST_ARGS)
 
+# The engine-facing tests (marker `engine`) against Podman's Docker-compatible API.
 test-podman:
-	$(MAKE) test ENGINE=podman
+	$(MAKE) test ENGINE=podman PYTEST_ARGS='-m engine'
 
 demo: deps engine
 	$(PY) examples/demo.py
 
+# `make bench N=2` for a quick look, `make bench BENCH_ARGS=--quick` for the smoke-sized run.
 bench: deps engine
 	$(PIP) -e '.[bench]'
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(if $(N),--n $(N)) $(BENCH_ARGS)
 
 clean:
 	rm -rf build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,9 @@ the commands, so `pocketdock --help` and `--version` stay fast.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,5 +109,14 @@ def _register() -> None:
 _register()
 
 
+def _print_request_count() -> None:
+    # Read through sys.modules: a command that never reached the engine imported no client.
+    client = sys.modules.get("pocketdock.engine.client")
+    count = client.total_requests() if client is not None else 0
+    print(f"pocketdock: {count} engine requests", file=sys.stderr)
+
+
 def main() -> None:
+    if os.environ.get("POCKETDOCK_REQUEST_STATS") == "1":
+        atexit.register(_print_request_count)
     cli(prog_name="pocketdock")

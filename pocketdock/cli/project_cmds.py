@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -89,9 +90,19 @@ class Progress:
 
 
 def _report(
-    command: str, result: ApplyResult, started: float, *, quiet: bool, as_json: bool
+    command: str,
+    result: ApplyResult,
+    started: float,
+    *,
+    quiet: bool,
+    as_json: bool,
+    declared: Collection[str] | None = None,
 ) -> None:
-    """Summary line, blocked warnings, and exit 1 when anything failed."""
+    """Summary line, blocked warnings, and exit 1 when anything failed.
+
+    With `declared`, containers of the project that the file no longer declares and
+    that the command left alone are listed too, so `up` reports its orphans.
+    """
     if as_json:
         outcomes = [
             {
@@ -110,6 +121,8 @@ def _report(
                 f"{style('blocked', 'yellow')} {outcome.action.target}: {outcome.action.reason}",
                 err=True,
             )
+        if declared is not None and not quiet:
+            _report_orphans(result, declared)
         if not quiet:
             counts: dict[str, int] = {}
             for outcome in result.outcomes:
@@ -127,6 +140,19 @@ def _report(
             for target, error in sorted(result.failures().items()):
                 click.echo(f"  {target}: {error}", err=True)
         sys.exit(EXIT_RUNTIME)
+
+
+def _report_orphans(result: ApplyResult, declared: Collection[str]) -> None:
+    from pocketdock.reconcile.plan import ActionKind
+
+    for outcome in result.outcomes:
+        action = outcome.action
+        orphan = action.container_id is not None and action.sandbox not in declared
+        if orphan and action.kind is ActionKind.NOOP:
+            click.echo(
+                f"{style('undeclared', 'yellow')} {action.container_name}: {action.reason}",
+                err=True,
+            )
 
 
 def _on_wait(message: str) -> None:
@@ -201,7 +227,7 @@ def up_cmd(
     result = project.up(
         names or None, recreate, parallel=parallel, on_event=Progress(quiet=quiet), on_wait=_on_wait
     )
-    _report("up", result, started, quiet=quiet, as_json=as_json)
+    _report("up", result, started, quiet=quiet, as_json=as_json, declared=project.spec.sandboxes)
 
 
 @cli.command("sync")

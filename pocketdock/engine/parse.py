@@ -16,6 +16,14 @@ from typing import Any
 _STATE_ALIASES = {"configured": "created", "stopped": "exited", "initialized": "created"}
 
 
+def split_image_ref(ref: str) -> tuple[str, str]:
+    """`repo[:tag]` -> (repo, tag), tag defaulting to `latest`; `host:5000/x` has no tag."""
+    repo, sep, tag = ref.rpartition(":")
+    if not sep or not repo or "/" in tag:
+        return ref, "latest"
+    return repo, tag
+
+
 def normalize_state(state: str) -> str:
     state = state.strip().lower()
     return _STATE_ALIASES.get(state, state)
@@ -85,3 +93,11 @@ def inspect_image_ref(info: dict[str, Any]) -> str:
     config = info.get("Config")
     image = config.get("Image") if isinstance(config, dict) else None
     return short_image_ref(image) if isinstance(image, str) else ""
+
+
+def image_tags(image: dict[str, Any]) -> list[str]:
+    """An image's `RepoTags` as Docker shows them (Podman prefixes `docker.io/` etc.)."""
+    tags = image.get("RepoTags")
+    if not isinstance(tags, list):
+        return []
+    return [short_image_ref(t) for t in tags if isinstance(t, str) and t != "<none>:<none>"]

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from pocketdock import labels as L
 from pocketdock.engine.client import EngineClient
-from pocketdock.engine.parse import inspect_labels
+from pocketdock.engine.parse import inspect_labels, split_image_ref
 from pocketdock.errors import ContainerNotFound, NameConflict, PocketDockError
 from pocketdock.reconcile.observe import SETUP_DONE, SETUP_PENDING
 from pocketdock.reconcile.plan import Action, ActionKind
@@ -137,9 +137,11 @@ class Executor:
         try:
             detail = self._dispatch(action)
             outcome = Outcome(action, ok=True, seconds=time.perf_counter() - started, detail=detail)
-        except PocketDockError as exc:
-            seconds = time.perf_counter() - started
-            outcome = Outcome(action, ok=False, seconds=seconds, error=str(exc))
+        except (PocketDockError, OSError) as exc:
+            # Instance records and volume directories live on the host: a full disk or a
+            # vanished file fails this action only, not the whole run.
+            error = str(exc) if isinstance(exc, PocketDockError) else f"host file error: {exc}"
+            outcome = Outcome(action, ok=False, seconds=time.perf_counter() - started, error=error)
         self._emit(ApplyEvent("finished", action, outcome))
         return outcome
 
@@ -183,53 +185,63 @@ class Executor:
         sandbox = action.sandbox_spec
         assert sandbox is not None and action.image_ref is not None
         name = action.container_name or self.spec.container_name(sandbox.name)
-        try:
-            container = create_new_container(
-                image=action.image_ref,
-                name=name,
-                persist=sandbox.persist,
-                volumes={
-                    v.source: {"target": v.target, "read_only": v.read_only}
-                    for v in sandbox.volumes
-                },
-                project=self.spec.name,
-                env=sandbox.env,
-                workdir=sandbox.workdir,
-                mem_limit=sandbox.mem_limit,
-                cpus=sandbox.cpus,
-                socket_path=self.client.endpoint.display,
-                command=sandbox.command,
-                labels=self._labels(action, sandbox),
-                start=action.start or bool(sandbox.setup),
-                project_dir=self.spec.root,
-                pids_limit=sandbox.pids_limit,
-                no_new_privileges=sandbox.no_new_privileges,
-                allow_engine_socket=sandbox.allow_engine_socket,
-                allow_host_root=sandbox.allow_host_root,
-                record={"setup": SETUP_PENDING} if sandbox.setup else None,
-            )
-        except NameConflict:
-            return self._adopt_concurrent(name)
-        if sandbox.setup:
-            self._setup(container, sandbox)
-            if not action.start:
-                container.stop()
-        return ""
-
-    def _adopt_concurrent(self, name: str) -> str:
-        """A create hit a taken name: fine if another run of this project made it."""
-        try:
-            found = inspect_labels(self.client.inspect_container(name))
-        except ContainerNotFound:
-            found = {}
-        if found.get(L.PROJECT_ID) == self.spec.project_id:
-            return "already created by a concurrent run"
-        owner = found.get(L.PROJECT_FILE)
-        whose = f"the project at {owner}" if owner else "something other than pocketdock"
+        for _ in range(3):
+            try:
+                container = self._create_container(action, sandbox, name)
+            except NameConflict:
+                owner = self._owner_labels(name)
+                if owner is None:
+                    continue  # the other container vanished meanwhile: try again
+                if owner.get(L.PROJECT_ID) == self.spec.project_id:
+                    return "already created by a concurrent run"
+                raise _foreign(name, owner) from None
+            if sandbox.setup:
+                self._setup(container, sandbox)
+                if not action.start:
+                    container.stop()
+            return ""
         raise NameConflict(
-            f"container {name} exists and belongs to {whose}; pocketdock will not touch it. "
-            "Rename or remove it, or give this project another [project] name"
+            f"failed to create {name}: the name stayed taken by a vanishing container"
         )
+
+    def _create_container(self, action: Action, sandbox: EffectiveSandbox, name: str) -> Container:
+        assert action.image_ref is not None
+        return create_new_container(
+            image=action.image_ref,
+            name=name,
+            persist=sandbox.persist,
+            volumes={
+                v.source: {"target": v.target, "read_only": v.read_only} for v in sandbox.volumes
+            },
+            project=self.spec.name,
+            env=sandbox.env,
+            workdir=sandbox.workdir,
+            mem_limit=sandbox.mem_limit,
+            cpus=sandbox.cpus,
+            socket_path=self.client.endpoint.display,
+            command=sandbox.command,
+            labels=self._labels(action, sandbox),
+            start=action.start or bool(sandbox.setup),
+            project_dir=self.spec.root,
+            pids_limit=sandbox.pids_limit,
+            no_new_privileges=sandbox.no_new_privileges,
+            allow_engine_socket=sandbox.allow_engine_socket,
+            allow_host_root=sandbox.allow_host_root,
+            record={"setup": SETUP_PENDING} if sandbox.setup else None,
+        )
+
+    def _owner_labels(self, name: str) -> dict[str, str] | None:
+        """Labels of the container holding `name`, or None if it is gone.
+
+        Docker reserves a name a moment before the container can be inspected, so a
+        create that lost a race may briefly see neither; poll for up to a second.
+        """
+        for _ in range(20):
+            try:
+                return inspect_labels(self.client.inspect_container(name))
+            except ContainerNotFound:
+                time.sleep(0.05)
+        return None
 
     def _setup(self, container: Container, sandbox: EffectiveSandbox) -> None:
         for command in sandbox.setup:
@@ -273,7 +285,7 @@ class Executor:
     def _build(self, action: Action) -> str:
         snapshot = action.snapshot_spec
         assert snapshot is not None and action.image_ref and action.tag
-        repo, _, tag = action.tag.rpartition(":")
+        repo, tag = split_image_ref(action.tag)
         builder = create_new_container(
             image=action.image_ref,
             name=f"{self.spec.name}-build-{snapshot.name}-{int(time.time() * 1000) % 100000}",
@@ -295,3 +307,12 @@ class Executor:
         finally:
             builder.shutdown()
         return f"built {action.tag}"
+
+
+def _foreign(name: str, labels: dict[str, str]) -> NameConflict:
+    owner = labels.get(L.PROJECT_FILE)
+    whose = f"the project at {owner}" if owner else "something other than pocketdock"
+    return NameConflict(
+        f"container {name} exists and belongs to {whose}; pocketdock will not touch it. "
+        "Rename or remove it, or give this project another [project] name"
+    )

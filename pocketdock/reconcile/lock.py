@@ -18,14 +18,17 @@ from pocketdock.errors import PocketDockError
 from pocketdock.sandbox.instances import STATE_DIR
 
 
+def lock_path(root: Path) -> Path:
+    return root / STATE_DIR / "apply.lock"
+
+
 @contextmanager
 def project_lock(
     root: Path, *, timeout: float = 600.0, on_wait: Callable[[str], None] | None = None
 ) -> Iterator[None]:
     """Hold the project's apply lock; waits up to `timeout` seconds for another run."""
-    directory = root / STATE_DIR
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "apply.lock"
+    path = lock_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         _acquire(fd, path, timeout, on_wait)

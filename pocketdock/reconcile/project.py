@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pocketdock.engine.client import EngineClient, get_client
+from pocketdock.engine.parse import split_image_ref
 from pocketdock.errors import ContainerNotFound, PocketDockError
 from pocketdock.reconcile.apply import (
     DEFAULT_PARALLEL,
@@ -20,7 +21,7 @@ from pocketdock.reconcile.apply import (
     EventHandler,
     Executor,
 )
-from pocketdock.reconcile.lock import project_lock
+from pocketdock.reconcile.lock import lock_path, project_lock
 from pocketdock.reconcile.observe import observe
 from pocketdock.reconcile.observed import ObservedState
 from pocketdock.reconcile.plan import Action, ActionKind, Command, PlanOptions, plan
@@ -148,6 +149,10 @@ class Project:
         on_event: EventHandler | None,
         on_wait: Callable[[str], None] | None,
     ) -> ApplyResult:
+        if not lock_path(self.spec.root).exists():
+            # Without an engine, fail before the lock writes anything into the project dir
+            # (later runs skip this request: an absent engine fails at the list call).
+            self.client.ping()
         with project_lock(self.spec.root, on_wait=on_wait):
             actions = plan(self.spec, self.observe(), options)
             executor = Executor(self.client, self.spec, parallel=parallel, on_event=on_event)
@@ -236,9 +241,7 @@ class Project:
         if tag is None:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             tag = f"pocketdock/{self.spec.name}/{sandbox}:{stamp}"
-        repo, _, image_tag = tag.rpartition(":")
-        if not repo or "/" in image_tag:
-            repo, image_tag = tag, "latest"
+        repo, image_tag = split_image_ref(tag)
         commit_container(self.client, container.id, repo=repo, tag=image_tag)
         full = f"{repo}:{image_tag}"
         if save_as is not None:

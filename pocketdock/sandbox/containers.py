@@ -34,6 +34,7 @@ from pocketdock.engine.parse import (
     item_labels,
     item_name,
     item_state,
+    split_image_ref,
 )
 from pocketdock.errors import ContainerNotFound, NameConflict, NotFound, PocketDockError
 from pocketdock.sandbox import instances
@@ -76,14 +77,6 @@ class ContainerListItem:
     created_at: str  # ISO 8601, UTC
     persist: bool
     project: str
-
-
-def _split_image_ref(ref: str) -> tuple[str, str]:
-    """`repo[:tag]` -> (repo, tag); a registry port (`host:5000/x`) is not a tag."""
-    repo, sep, tag = ref.rpartition(":")
-    if not sep or "/" in tag:
-        return ref, "latest"
-    return repo, tag
 
 
 class Container:
@@ -204,7 +197,7 @@ class Container:
         pocketdock's own labels are blanked on the image, so a container someone starts
         from it is never mistaken for a managed sandbox.
         """
-        repo, image_tag = _split_image_ref(tag)
+        repo, image_tag = split_image_ref(tag)
         return commit_container(self._client, self.id, repo=repo, tag=image_tag)
 
     def status(self) -> str:

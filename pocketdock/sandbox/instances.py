@@ -9,7 +9,10 @@ container through pocketdock (`destroy_container`, `prune`, `down`) removes its 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,18 +53,21 @@ def write_instance(path: Path, info: dict[str, Any]) -> None:
     import tomlkit
 
     path.mkdir(parents=True, exist_ok=True)
-    tmp = path / "instance.toml.tmp"
+    # A name of its own per writer: concurrent writers must not rename each other's file.
+    tmp = path / f"instance.toml.{os.getpid()}.{threading.get_ident()}.tmp"
     tmp.write_text(tomlkit.dumps(info), encoding="utf-8")
     tmp.replace(path / "instance.toml")
 
 
 def read_instance(path: Path) -> dict[str, Any]:
-    """The instance record, or {} when it is missing or unreadable."""
-    import tomlkit
+    """The instance record, or {} when it is missing or unreadable.
 
+    Reads with the standard library's parser, many times faster than tomlkit's: a no-op
+    `up` over 100 sandboxes reads 100 records.
+    """
     try:
-        return dict(tomlkit.parse((path / "instance.toml").read_text(encoding="utf-8")).unwrap())
-    except (OSError, ValueError, tomlkit.exceptions.TOMLKitError):
+        return tomllib.loads((path / "instance.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
         return {}
 
 

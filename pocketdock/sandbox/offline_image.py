@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from pocketdock.engine.client import EngineClient
+from pocketdock.engine.parse import split_image_ref
 from pocketdock.errors import PocketDockError
 
 DEFAULT_BUSYBOX = "/bin/busybox"
@@ -85,8 +86,6 @@ def ensure_busybox_image(
     existing = client.image_id(reference)
     if existing is not None:
         return existing
-    repo, _, tag = reference.rpartition(":")
-    if not repo or "/" in tag:
-        repo, tag = reference, "latest"
+    repo, tag = split_image_ref(reference)
     changes = [f"ENV PATH={IMAGE_PATH}", 'CMD ["sh"]']
     return client.import_image(busybox_rootfs(busybox), repo=repo, tag=tag, changes=changes)

@@ -10,7 +10,7 @@ import pytest
 import pocketdock
 from pocketdock import labels as L
 from pocketdock.engine.client import EngineClient
-from pocketdock.engine.parse import inspect_state
+from pocketdock.engine.parse import inspect_image_ref, inspect_state
 
 pytestmark = pytest.mark.engine
 
@@ -42,7 +42,8 @@ def test_default_image_comes_from_environment(
 ) -> None:
     box = pocketdock.create_new_container(name=unique)
     try:
-        assert client.inspect_container(box.id)["Config"]["Image"] == env["POCKETDOCK_IMAGE"]
+        info = client.inspect_container(box.id)
+        assert inspect_image_ref(info) == env["POCKETDOCK_IMAGE"]
     finally:
         box.shutdown()
 
@@ -75,8 +76,9 @@ def test_run_large_interleaved_output(env: dict[str, str], unique: str) -> None:
 
 
 def test_run_timeout(env: dict[str, str], unique: str) -> None:
-    with pocketdock.create_new_container(name=unique) as box, pytest.raises(
-        pocketdock.CommandTimeout
+    with (
+        pocketdock.create_new_container(name=unique) as box,
+        pytest.raises(pocketdock.CommandTimeout),
     ):
         box.run("sleep 5", timeout=0.5)
 
@@ -236,9 +238,11 @@ def test_security_defaults(env: dict[str, str], client: EngineClient, unique: st
 
 
 def test_name_conflict(env: dict[str, str], unique: str) -> None:
-    with pocketdock.create_new_container(name=unique):
-        with pytest.raises(pocketdock.NameConflict, match="already exists"):
-            pocketdock.create_new_container(name=unique)
+    with (
+        pocketdock.create_new_container(name=unique),
+        pytest.raises(pocketdock.NameConflict, match="already exists"),
+    ):
+        pocketdock.create_new_container(name=unique)
 
 
 def test_missing_image(env: dict[str, str], client: EngineClient, unique: str) -> None:
@@ -262,13 +266,13 @@ def test_explicit_socket_path(
 ) -> None:
     monkeypatch.setenv("POCKETDOCK_SOCKET", "/nonexistent.sock")
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
-    box = pocketdock.create_new_container(
+    pocketdock.create_new_container(
         name=unique, image=test_image, socket_path=f"unix://{socket_path}"
     )
     try:
         names = [i.name for i in pocketdock.list_containers(socket_path=socket_path)]
         assert unique in names
-        with pytest.raises(pocketdock.EngineUnavailable, match="/nonexistent.sock"):
+        with pytest.raises(pocketdock.EngineUnavailable, match=r"/nonexistent\.sock"):
             pocketdock.list_containers()
     finally:
         pocketdock.destroy_container(unique, socket_path=socket_path)
