@@ -1,0 +1,225 @@
+"""Helpers for the watch tests: a project directory, a running `pocketdock watch`, and a
+socket proxy that stands in for an engine going away and coming back."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pocketdock import labels as L
+from pocketdock.engine.client import EngineClient
+from pocketdock.engine.parse import item_labels, item_state
+from pocketdock.errors import ContainerNotFound
+
+FILE = "pocket-dock.toml"
+
+
+def wait_for(check: Callable[[], Any], *, timeout: float = 20, what: str = "condition") -> Any:
+    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+@dataclass
+class WatchProject:
+    """A temp project whose `[project] name` is unique to the test."""
+
+    root: Path
+    name: str
+    client: EngineClient
+    env: dict[str, str]
+
+    @property
+    def file(self) -> Path:
+        return self.root / FILE
+
+    def write(self, body: str) -> None:
+        self.file.write_text(f'[project]\nname = "{self.name}"\n\n{body}')
+
+    def containers(self) -> dict[str, dict[str, Any]]:
+        """Sandbox name -> the engine's list item, for this project's labelled containers."""
+        found = {}
+        for item in self.client.list_containers(name=self.name):
+            sandbox = item_labels(item).get(L.SANDBOX)
+            if sandbox and item_labels(item).get(L.PROJECT) == self.name:
+                found[sandbox] = item
+        return found
+
+    def state(self, sandbox: str) -> str:
+        item = self.containers().get(sandbox)
+        return "missing" if item is None else item_state(item)
+
+    def cid(self, sandbox: str) -> str | None:
+        item = self.containers().get(sandbox)
+        return None if item is None else str(item["Id"])
+
+    def wait_running(
+        self, sandbox: str, *, other_than: str | None = None, timeout: float = 30
+    ) -> str:
+        """Wait until `sandbox` runs (in a container other than `other_than`); its id."""
+
+        def running() -> str | None:
+            item = self.containers().get(sandbox)
+            if item is None or item_state(item) != "running" or item["Id"] == other_than:
+                return None
+            return str(item["Id"])
+
+        return str(wait_for(running, timeout=timeout, what=f"{self.name}-{sandbox} running"))
+
+    def wait_missing(self, sandbox: str, *, timeout: float = 30) -> None:
+        wait_for(
+            lambda: sandbox not in self.containers(),
+            timeout=timeout,
+            what=f"{self.name}-{sandbox} removed",
+        )
+
+    def sh(self, sandbox: str, script: str) -> tuple[int, str]:
+        ref = f"{self.name}-{sandbox}"
+        exec_id = self.client.exec_create(ref, ["sh", "-c", script])
+        out, err = self.client.exec_start(exec_id, timeout=20)
+        code = self.client.exec_inspect(exec_id).get("ExitCode")
+        return int(code if code is not None else -1), (out + err).decode()
+
+    def cleanup(self) -> None:
+        for item in self.client.list_containers(name=self.name):
+            with contextlib.suppress(ContainerNotFound):
+                self.client.remove_container(item["Id"], force=True)
+
+
+@dataclass
+class Watch:
+    """A `pocketdock watch` subprocess whose output is collected line by line."""
+
+    process: subprocess.Popen[str]
+    out: list[str] = field(default_factory=list)
+    err: list[str] = field(default_factory=list)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for stream, lines in ((self.process.stdout, self.out), (self.process.stderr, self.err)):
+            thread = threading.Thread(target=self._read, args=(stream, lines), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    @staticmethod
+    def _read(stream: Any, lines: list[str]) -> None:
+        for line in stream:
+            lines.append(line.rstrip("\n"))
+
+    def events(self) -> list[dict[str, Any]]:
+        """stdout parsed as NDJSON (fails on any line that is not a JSON object)."""
+        return [json.loads(line) for line in list(self.out)]
+
+    def wait_event(
+        self, check: Callable[[dict[str, Any]], bool], *, after: int = 0, timeout: float = 30
+    ) -> dict[str, Any]:
+        """The first NDJSON event from index `after` on that satisfies `check`."""
+
+        def found() -> dict[str, Any] | None:
+            return next((e for e in self.events()[after:] if check(e)), None)
+
+        return dict(wait_for(found, timeout=timeout, what=f"a watch event; got {self.out[after:]}"))
+
+    def wait_line(self, needle: str, *, after: int = 0, timeout: float = 30) -> str:
+        def found() -> str | None:
+            return next((line for line in self.out[after:] if needle in line), None)
+
+        return str(wait_for(found, timeout=timeout, what=f"{needle!r} in {self.out[after:]}"))
+
+    def wait_err(self, needle: str, *, after: int = 0, timeout: float = 30) -> str:
+        def found() -> str | None:
+            return next((line for line in self.err[after:] if needle in line), None)
+
+        return str(wait_for(found, timeout=timeout, what=f"{needle!r} in {self.err[after:]}"))
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> int:
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout=timeout)
+        self.close()
+        return code
+
+    def close(self) -> None:
+        """Wait for the output readers to finish, then close the pipes."""
+        for thread in self._threads:
+            thread.join(timeout=5)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+class SocketProxy:
+    """Forwards a Unix socket to the engine's; `down()` and `up()` mimic an engine restart.
+
+    While down, the socket file is gone (connecting fails as with a stopped engine) and
+    every forwarded connection has been cut, including the event stream.
+    """
+
+    def __init__(self, path: Path, upstream: str) -> None:
+        self.path = path
+        self.upstream = upstream
+        self._listener: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def up(self) -> None:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self.path))
+        listener.listen(64)
+        listener.settimeout(0.1)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._listener is listener:
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.upstream)
+            with self._lock:
+                self._conns += [conn, upstream]
+            for src, dst in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
