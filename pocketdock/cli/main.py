@@ -95,15 +95,8 @@ def cli(
 
 
 def _register() -> None:
-    # Imported for their side effect of adding commands to `cli`.
-    import importlib
-
-    for module in ("sandbox_cmds", "spec_cmds", "project_cmds", "watch_cmd"):
-        try:
-            importlib.import_module(f"pocketdock.cli.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"pocketdock.cli.{module}":
-                raise
+    # Each module adds its commands to `cli` when imported; they need `cli` defined first.
+    from pocketdock.cli import project_cmds, sandbox_cmds, spec_cmds, watch_cmd  # noqa: F401
 
 
 _register()
