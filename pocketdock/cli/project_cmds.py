@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -17,15 +18,6 @@ if TYPE_CHECKING:
     from pocketdock.reconcile.apply import ApplyEvent, ApplyResult
     from pocketdock.reconcile.plan import Action
     from pocketdock.reconcile.project import Project
-
-PAST = {
-    "create": "created",
-    "resume": "resumed",
-    "stop": "stopped",
-    "recreate": "recreated",
-    "remove": "removed",
-    "build": "built",
-}
 
 
 def _project(ctx: click.Context) -> Project:
@@ -78,7 +70,9 @@ class Progress:
         outcome = event.outcome
         assert outcome is not None
         if outcome.ok:
-            word = PAST.get(action.kind.value, action.kind.value)
+            from pocketdock.reconcile.apply import DONE
+
+            word = DONE[action.kind]
             extra = f"; {outcome.detail}" if outcome.detail else ""
             click.echo(
                 f"{style('ok', 'green')} {word} {action.target} ({outcome.seconds:.1f} s){extra}"
@@ -124,14 +118,10 @@ def _report(
         if declared is not None and not quiet:
             _report_orphans(result, declared)
         if not quiet:
-            counts: dict[str, int] = {}
-            for outcome in result.outcomes:
-                key = "failed" if not outcome.ok else outcome.action.kind.value
-                counts[key] = counts.get(key, 0) + 1
-            parts = [
-                f"{n} {PAST.get(k, k if k != 'noop' else 'unchanged')}"
-                for k, n in sorted(counts.items())
-            ]
+            from pocketdock.reconcile.apply import DONE
+
+            counts = Counter(DONE[o.action.kind] if o.ok else "failed" for o in result.outcomes)
+            parts = [f"{n} {word}" for word, n in sorted(counts.items())]
             summary = ", ".join(parts) or "nothing to do"
             click.echo(f"{command}: {summary} ({time.perf_counter() - started:.1f} s)")
     if result.failed:

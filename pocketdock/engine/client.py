@@ -8,16 +8,18 @@ Engine >= 20.10 and Podman >= 4 both serve. Lower-layer failures are translated 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import string
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from pocketdock.engine._http import httpx, import_httpcore
+import httpx
+
 from pocketdock.engine.endpoint import Endpoint, resolve_endpoint
 from pocketdock.engine.stream import Demuxer
 from pocketdock.errors import (
@@ -75,10 +77,8 @@ class EngineClient:
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.endpoint = endpoint
-        if transport is None:
-            import_httpcore()
-            if endpoint.uds:
-                transport = httpx.HTTPTransport(uds=endpoint.uds, verify=False)
+        if transport is None and endpoint.uds:
+            transport = httpx.HTTPTransport(uds=endpoint.uds, verify=False)
         # Every endpoint speaks plain HTTP, so no TLS context is needed; `verify=False`
         # makes an empty one instead of loading the CA bundle (about 0.1 s).
         self._http = httpx.Client(
@@ -328,24 +328,28 @@ class EngineClient:
             raise EngineProtocolError("engine created an exec but returned no id")
         return exec_id
 
+    def _exec_chunks(self, exec_id: str, read_timeout: float | None) -> Generator[bytes]:
+        """Start a created exec, attached, and yield its raw multiplexed output."""
+        self._count()
+        path = f"/exec/{exec_id}/start"
+        timeout = httpx.Timeout(CONNECT_TIMEOUT, read=read_timeout, write=DEFAULT_TIMEOUT)
+        body = {"Detach": False, "Tty": False}
+        with (
+            self._translate("POST", path),
+            self._http.stream("POST", path, json=body, timeout=timeout) as response,
+        ):
+            self._check(response, what="start a command", not_found=ContainerNotFound)
+            yield from response.iter_raw()
+
     def exec_stream(self, exec_id: str) -> Iterator[tuple[int, bytes]]:
         """Run a created exec, yielding (stream id, bytes) frames as they arrive.
 
         Stream id 1 is stdout and 2 is stderr. There is no timeout: the caller decides
         when to stop iterating.
         """
-        self._count()
-        path = f"/exec/{exec_id}/start"
-        no_read_timeout = httpx.Timeout(CONNECT_TIMEOUT, read=None, write=DEFAULT_TIMEOUT)
         demuxer = Demuxer()
-        with (
-            self._translate("POST", path),
-            self._http.stream(
-                "POST", path, json={"Detach": False, "Tty": False}, timeout=no_read_timeout
-            ) as response,
-        ):
-            self._check(response, what="start a command", not_found=ContainerNotFound)
-            for chunk in response.iter_raw():
+        with contextlib.closing(self._exec_chunks(exec_id, None)) as chunks:
+            for chunk in chunks:
                 yield from demuxer.frames(chunk)
         demuxer.close()
 
@@ -356,26 +360,18 @@ class EngineClient:
         `CommandTimeout` is raised when it passes. Note that the engine API cannot kill an
         exec, so the command may keep running inside the container after the timeout.
         """
-        self._count()
-        path = f"/exec/{exec_id}/start"
         deadline = None if timeout is None else time.monotonic() + timeout
-        read_timeout = httpx.Timeout(CONNECT_TIMEOUT, read=timeout, write=DEFAULT_TIMEOUT)
+        expired = CommandTimeout(f"command did not finish within {timeout} s")
         demuxer = Demuxer()
         try:
-            with (
-                self._translate("POST", path),
-                self._http.stream(
-                    "POST", path, json={"Detach": False, "Tty": False}, timeout=read_timeout
-                ) as response,
-            ):
-                self._check(response, what="start a command", not_found=ContainerNotFound)
-                for chunk in response.iter_raw():
+            with contextlib.closing(self._exec_chunks(exec_id, timeout)) as chunks:
+                for chunk in chunks:
                     demuxer.feed(chunk)
                     if deadline is not None and time.monotonic() > deadline:
-                        raise CommandTimeout(f"command did not finish within {timeout} s")
+                        raise expired
         except EngineError as exc:
             if isinstance(exc.__cause__, httpx.ReadTimeout):
-                raise CommandTimeout(f"command did not finish within {timeout} s") from exc
+                raise expired from exc
             raise
         demuxer.close()
         return bytes(demuxer.stdout), bytes(demuxer.stderr)

@@ -7,7 +7,6 @@ depends on it); the result lists every outcome so the caller can summarise.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +17,7 @@ from datetime import UTC, datetime
 from pocketdock import labels as L
 from pocketdock.engine.client import EngineClient
 from pocketdock.engine.parse import inspect_labels, split_image_ref
-from pocketdock.errors import ContainerNotFound, NameConflict, PocketDockError
+from pocketdock.errors import Conflict, ContainerNotFound, NameConflict, PocketDockError
 from pocketdock.reconcile.observe import SETUP_DONE, SETUP_PENDING
 from pocketdock.reconcile.plan import Action, ActionKind
 from pocketdock.sandbox import instances
@@ -31,6 +30,18 @@ from pocketdock.sandbox.containers import (
 from pocketdock.spec.effective import EffectiveSandbox, ProjectSpec
 
 DEFAULT_PARALLEL = 8
+# What a finished action did, in words, for progress lines and summaries.
+DONE = {
+    ActionKind.CREATE: "created",
+    ActionKind.RESUME: "resumed",
+    ActionKind.STOP: "stopped",
+    ActionKind.RECREATE: "recreated",
+    ActionKind.REMOVE: "removed",
+    ActionKind.BUILD: "built",
+    ActionKind.NOOP: "unchanged",
+    ActionKind.BLOCKED: "blocked",
+}
+REMOVAL_WAIT = 10.0  # seconds to wait for a removal the engine already has under way
 
 
 @dataclass(frozen=True)
@@ -244,15 +255,7 @@ class Executor:
         return None
 
     def _setup(self, container: Container, sandbox: EffectiveSandbox) -> None:
-        for command in sandbox.setup:
-            result = container.run(command)
-            if not result.ok:
-                output = (result.stdout + result.stderr).strip()
-                raise PocketDockError(
-                    f"setup command {command!r} exited with {result.exit_code}; "
-                    f"container {container.name} is left for inspection"
-                    + (f":\n{output}" if output else "")
-                )
+        _run_all(container, sandbox.setup, f"setup in {container.name} (left for inspection)")
         if container.data_path is not None:
             record = instances.read_instance(container.data_path)
             instances.write_instance(container.data_path, {**record, "setup": SETUP_DONE})
@@ -265,10 +268,29 @@ class Executor:
         return ""
 
     def _remove(self, action: Action) -> None:
-        with contextlib.suppress(ContainerNotFound):  # already gone: the goal is reached
-            self.client.remove_container(self._id(action), force=True)
+        container_id = self._id(action)
+        try:
+            self.client.remove_container(container_id, force=True)
+        except ContainerNotFound:
+            pass  # already gone: the goal is reached
+        except Conflict:
+            # The engine may still be carrying out a removal whose client went away (an
+            # interrupted run, a dropped connection): wait for it to finish.
+            if not self._gone(container_id):
+                raise
         if action.container_name:
             instances.remove_instance(instances.instance_dir(self.spec.root, action.container_name))
+
+    def _gone(self, container_id: str) -> bool:
+        """Poll until the container no longer exists; False if it outlives the timeout."""
+        deadline = time.monotonic() + REMOVAL_WAIT
+        while time.monotonic() < deadline:
+            try:
+                self.client.inspect_container(container_id)
+            except ContainerNotFound:
+                return True
+            time.sleep(0.1)
+        return False
 
     def _recreate(self, action: Action) -> str:
         detail = ""
@@ -294,14 +316,7 @@ class Executor:
             labels={L.PROJECT_ID: self.spec.project_id, L.PROJECT_FILE: str(self.spec.file)},
         )
         try:
-            for command in snapshot.run:
-                result = builder.run(command)
-                if not result.ok:
-                    output = (result.stdout + result.stderr).strip()
-                    raise PocketDockError(
-                        f"snapshot {snapshot.name}: {command!r} exited with {result.exit_code}"
-                        + (f":\n{output}" if output else "")
-                    )
+            _run_all(builder, snapshot.run, f"snapshot {snapshot.name}")
             recipe = {L.SNAPSHOT_RECIPE: action.spec_hash or ""}
             commit_container(self.client, builder.id, repo=repo, tag=tag, labels=recipe)
         finally:
@@ -316,3 +331,15 @@ def _foreign(name: str, labels: dict[str, str]) -> NameConflict:
         f"container {name} exists and belongs to {whose}; pocketdock will not touch it. "
         "Rename or remove it, or give this project another [project] name"
     )
+
+
+def _run_all(container: Container, commands: Sequence[str], what: str) -> None:
+    """Run each command in turn; the first failure raises with its exit code and output."""
+    for command in commands:
+        result = container.run(command)
+        if not result.ok:
+            output = (result.stdout + result.stderr).strip()
+            raise PocketDockError(
+                f"{what}: {command!r} exited with {result.exit_code}"
+                + (f":\n{output}" if output else "")
+            )

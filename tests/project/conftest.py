@@ -12,7 +12,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from support import wait_for
 
 from pocketdock import labels as L
 from pocketdock.cli.main import cli
@@ -175,18 +175,6 @@ class Proj:
         for tag in sorted(set(self.image_tags()) | self.images, reverse=True):
             with contextlib.suppress(ImageNotFound):
                 self.client.remove_image(tag, force=True)
-
-
-def wait_for(check: Callable[[], Any], *, timeout: float = 20, what: str = "condition") -> Any:
-    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support import SocketProxy
 
 from pocketdock.engine.client import EngineClient
 
-from .helpers import SocketProxy, Watch, WatchProject
+from .helpers import Watch, WatchProject
 
 
 @pytest.fixture

@@ -1,21 +1,19 @@
 """Helpers for the watch tests: a project directory, a running `pocketdock watch`, and a
-socket proxy that stands in for an engine going away and coming back."""
+engine-side helpers (the socket proxy lives in tests/support.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import signal
-import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
+from support import wait_for
 
 from pocketdock import labels as L
 from pocketdock.engine.client import EngineClient
@@ -23,18 +21,6 @@ from pocketdock.engine.parse import item_labels, item_state
 from pocketdock.errors import ContainerNotFound
 
 FILE = "pocket-dock.toml"
-
-
-def wait_for(check: Callable[[], Any], *, timeout: float = 20, what: str = "condition") -> Any:
-    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass
@@ -162,64 +148,3 @@ class Watch:
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
-
-
-class SocketProxy:
-    """Forwards a Unix socket to the engine's; `down()` and `up()` mimic an engine restart.
-
-    While down, the socket file is gone (connecting fails as with a stopped engine) and
-    every forwarded connection has been cut, including the event stream.
-    """
-
-    def __init__(self, path: Path, upstream: str) -> None:
-        self.path = path
-        self.upstream = upstream
-        self._listener: socket.socket | None = None
-        self._conns: list[socket.socket] = []
-        self._lock = threading.Lock()
-
-    def up(self) -> None:
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(str(self.path))
-        listener.listen(64)
-        listener.settimeout(0.1)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def down(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-        with self._lock:
-            conns, self._conns = self._conns, []
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while self._listener is listener:
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            upstream.connect(self.upstream)
-            with self._lock:
-                self._conns += [conn, upstream]
-            for src, dst in ((conn, upstream), (upstream, conn)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import SocketProxy, wait_for
 
 import pocketdock
 from pocketdock.engine.client import EngineClient
 from pocketdock.errors import ImageNotFound
 
-from .helpers import SocketProxy, Watch, WatchProject, wait_for
+from .helpers import Watch, WatchProject
 
 pytestmark = pytest.mark.engine
 
