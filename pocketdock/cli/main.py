@@ -8,10 +8,8 @@ the commands, so `pocketdock --help` and `--version` stay fast.
 from __future__ import annotations
 
 import atexit
-import logging
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +21,26 @@ EXIT_RUNTIME = 1
 EXIT_USAGE = 2
 
 
-@dataclass
 class CliState:
-    """What the global options said; every command reads it from the click context."""
+    """What the global options said; every command reads it from the click context.
 
-    file: Path | None = None
-    socket: str | None = None
-    quiet: bool = False
-    verbose: int = 0
+    A plain class rather than a dataclass: importing `dataclasses` would cost every
+    `pocketdock --help` a few milliseconds.
+    """
+
+    __slots__ = ("file", "quiet", "socket", "verbose")
+
+    def __init__(
+        self,
+        file: Path | None = None,
+        socket: str | None = None,
+        quiet: bool = False,
+        verbose: int = 0,
+    ) -> None:
+        self.file = file
+        self.socket = socket
+        self.quiet = quiet
+        self.verbose = verbose
 
 
 class PocketDockGroup(click.Group):
@@ -87,6 +97,8 @@ def cli(
     """
     ctx.obj = CliState(file=file, socket=socket, quiet=quiet, verbose=verbose)
     if verbose:
+        import logging
+
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         logger = logging.getLogger("pocketdock")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import click
 
 from pocketdock.cli.main import cli, state
@@ -16,6 +14,8 @@ from pocketdock.cli.output import confirm, echo_json, table
 @click.pass_context
 def list_cmd(ctx: click.Context, project: str | None, as_json: bool) -> None:
     """List every pocketdock-managed container, running or stopped."""
+    from dataclasses import asdict
+
     from pocketdock.sandbox.containers import list_containers
 
     items = list_containers(project=project, socket_path=state(ctx).socket)
