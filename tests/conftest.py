@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from pocketdock import labels as L
-from pocketdock.engine.client import EngineClient, get_client
+from pocketdock.engine.client import EngineClient, close_clients, get_client
 from pocketdock.engine.parse import item_name
 
 TEST_IMAGE = "pocketdock-test/busybox:latest"
@@ -53,6 +53,7 @@ def client(socket_path: str) -> Iterator[EngineClient]:
     for item in engine.list_containers(labels={L.MANAGED: "true"}):
         if item_name(item).startswith(SESSION_PREFIX):
             engine.remove_container(item["Id"], force=True)
+    close_clients()
 
 
 @pytest.fixture(scope="session")

@@ -86,7 +86,7 @@ def validate(ctx: click.Context, as_json: bool) -> None:
     from pocketdock.spec.loader import load_project
 
     project = load_project(state(ctx).file)
-    data = project.model_dump(mode="json", by_alias=True)
+    data = project.to_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:

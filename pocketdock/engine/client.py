@@ -571,6 +571,15 @@ def get_client(socket_path: str | None = None) -> EngineClient:
         return client
 
 
+def close_clients() -> None:
+    """Close and forget every shared client; the next `get_client` opens a fresh one."""
+    with _clients_lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        client.close()
+
+
 def total_requests() -> int:
     """Engine requests made by every shared client in this process (for benchmarks)."""
     with _clients_lock:

@@ -111,7 +111,7 @@ def image_identity(
 
 def settings_json(sandbox: EffectiveSandbox, identity: Mapping[str, str | None]) -> str:
     """Canonical JSON of everything that defines the sandbox's container."""
-    data: dict[str, Any] = sandbox.model_dump(mode="json", exclude=set(_NOT_IDENTITY))
+    data = {k: v for k, v in sandbox.to_dict().items() if k not in _NOT_IDENTITY}
     data.update(identity)
     return canonical_json(data)
 

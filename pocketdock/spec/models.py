@@ -2,7 +2,7 @@
 
 Types are strict (`persist = "yes"` is an error, not a truthy string) and unknown keys are
 errors. Checks that need more than one value (image versus snapshot, snapshot references,
-cycles, host paths relative to the file) live in `pocketdock.spec.loader`, which turns
+cycles, host paths relative to the file) live in `pocketdock.spec.check`, which turns
 these raw models into the effective ones of `pocketdock.spec.effective`.
 """
 

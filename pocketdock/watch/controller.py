@@ -39,7 +39,7 @@ import watchfiles
 from pocketdock import labels
 from pocketdock.engine.client import EngineClient, get_client
 from pocketdock.errors import PocketDockError, SpecError, SpecProblem
-from pocketdock.reconcile.apply import ApplyResult, Outcome
+from pocketdock.reconcile.apply import DONE, ApplyResult, Outcome
 from pocketdock.reconcile.observed import ObservedContainer, parse_container_list
 from pocketdock.reconcile.plan import Action, ActionKind, PlanOptions, plan
 from pocketdock.reconcile.project import Project
@@ -59,14 +59,6 @@ from pocketdock.watch.filesync import ALWAYS_IGNORED, FileSync, SyncFailure, Syn
 logger = logging.getLogger("pocketdock.watch")
 
 QUIET_KINDS = (ActionKind.NOOP, ActionKind.BLOCKED)
-PAST = {
-    "create": "created",
-    "resume": "resumed",
-    "stop": "stopped",
-    "recreate": "recreated",
-    "remove": "removed",
-    "build": "built snapshot",
-}
 # What an engine event means for the sandbox, for the "why" of a drift line.
 DRIFT_WORDS = {
     "create": "created",
@@ -154,9 +146,11 @@ def _problem_json(problem: SpecProblem) -> dict[str, Any]:
 def _outcome_text(outcome: Outcome) -> str:
     action = outcome.action
     who = action.sandbox or action.container_name or "?"
+    if action.kind is ActionKind.BUILD:
+        who = f"snapshot {who}"
     if not outcome.ok:
         return f"failed to {action.kind.value} {who}: {outcome.error}"
-    word = PAST.get(action.kind.value, action.kind.value)
+    word = DONE[action.kind]
     extra = f"; {outcome.detail}" if outcome.detail else ""
     return f"{word} {who} ({outcome.seconds:.1f} s{extra})"
 
@@ -190,7 +184,7 @@ def describe_change(old: ProjectSpec | None, new: ProjectSpec) -> str:
         changes += [f"{table}.{n} removed" for n in before if n not in after]
         for name in (n for n in after if n in before and before[n] != after[n]):
             changes += _field_changes(
-                f"{table}.{name}", before[name].model_dump(), after[name].model_dump()
+                f"{table}.{name}", before[name].to_dict(), after[name].to_dict()
             )
     if len(changes) > 4:
         changes = [*changes[:3], f"{len(changes) - 3} more"]

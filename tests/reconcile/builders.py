@@ -25,7 +25,7 @@ def sandbox(name: str, **fields: Any) -> EffectiveSandbox:
 
 
 def recipe(name: str, base: str, *run: str) -> EffectiveSnapshot:
-    return EffectiveSnapshot.model_validate({"name": name, "from": base, "run": run})
+    return EffectiveSnapshot(name=name, from_=base, run=run)
 
 
 def image_snapshot(name: str, image: str) -> EffectiveSnapshot:

@@ -94,7 +94,7 @@ def _past_settings(
     if past == "older images":
         image_ids = {ref: draw(IMAGE_IDS) for ref in IMAGE_REFS}
     if past == "older env":
-        box = box.model_copy(update={"env": {"OLD": "1"}})
+        box = replace(box, env={"OLD": "1"})
     return settings_json(box, image_identity(spec, box, image_ids))
 
 

@@ -10,13 +10,9 @@ from textwrap import dedent
 import pytest
 
 from pocketdock.errors import SpecError
+from pocketdock.spec.check import derive_project_name
 from pocketdock.spec.effective import Volume
-from pocketdock.spec.loader import (
-    derive_project_name,
-    find_project_file,
-    load_project,
-    parse_project,
-)
+from pocketdock.spec.loader import find_project_file, load_project, parse_project
 
 MERGING = dedent(
     """\
