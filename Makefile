@@ -30,9 +30,16 @@ demo: deps engine
 	$(PY) examples/demo.py
 
 # `make bench N=2` for a quick look, `make bench BENCH_ARGS=--quick` for the smoke-sized run.
-bench: deps engine
-	$(PIP) -e '.[bench]'
-	$(PY) bench/run.py $(if $(N),--n $(N)) $(BENCH_ARGS)
+# The benchmark runs in its own virtualenv holding only pocketdock's dependencies and
+# matplotlib, so what else the machine's Python has installed cannot change the start-up
+# figures (httpcore, for one, imports trio whenever trio is importable).
+BENCH_VENV ?= .venv-bench
+bench: engine
+	command -v docker-compose >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null \
+		|| echo "docker-compose could not be installed; its column will be skipped"
+	test -x $(BENCH_VENV)/bin/python || $(PY) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -e '.[bench]'
+	$(BENCH_VENV)/bin/python bench/run.py $(if $(N),--n $(N)) $(BENCH_ARGS)
 
 clean:
 	rm -rf build *.egg-info .pytest_cache .mypy_cache .ruff_cache
