@@ -22,10 +22,15 @@ class Row:
     compose: float | None = None
     target: str = "-"
     passed: bool | None = None
-    compose_over: bool = False  # docker-compose was stopped after `compose` seconds
+    compose_over: bool = False  # the docker-compose figure is only a lower bound
+    # The median over repetitions of pocketdock / floor within one repetition.
+    paired: float | None = None
 
     @property
     def ratio(self) -> float | None:
+        """The paired ratio where there is one, else the ratio of the two medians."""
+        if self.paired is not None:
+            return self.paired
         if self.pocketdock is None or not self.floor:
             return None
         return self.pocketdock / self.floor

@@ -82,6 +82,18 @@ class Bench:
     def med(self, figure: str, contender: str) -> float | None:
         return median(self.samples.get(figure, {}).get(contender, []))
 
+    def compose_up(self, n: int) -> tuple[float | None, bool]:
+        """docker-compose's median `up -d` of N, and whether it is only a lower bound.
+
+        A run stopped at the limit counts as one sample of that many seconds: it is slower
+        than every run that finished, so the median over it is exact unless it is the
+        middle sample itself, and then the figure is a lower bound.
+        """
+        done = self.samples.get(f"up {n}", {}).get("compose", [])
+        limit = self.compose_timed_out.get(n)
+        found = median([*done, limit] if limit is not None else done)
+        return found, limit is not None and found == limit
+
     # -- set-up and clean-up ------------------------------------------------------------
 
     def prepare_image(self) -> None:
@@ -268,8 +280,8 @@ class Bench:
 
     def _lifecycle_rows(self, n: int) -> list[Row]:
         up = self._row(f"up {n}", f"`up` {n} from nothing", "s")
-        if n in self.compose_timed_out and up.compose is None:
-            up = replace(up, compose=self.compose_timed_out[n], compose_over=True)
+        compose, lower_bound = self.compose_up(n)
+        up = replace(up, compose=compose, compose_over=lower_bound)
         if n == 20:
             faster = up.compose is None or (up.pocketdock or 0) < up.compose
             up = replace(
@@ -301,7 +313,27 @@ class Bench:
             found = self.med(figure, who)
             return None if found is None else found * scale
 
-        return Row(label, unit, value("pocketdock"), value("floor"), value("compose"))
+        return Row(
+            label,
+            unit,
+            value("pocketdock"),
+            value("floor"),
+            value("compose"),
+            paired=self.paired_ratio(figure),
+        )
+
+    def paired_ratio(self, figure: str) -> float | None:
+        """Median of pocketdock / floor over samples taken side by side (same repetition).
+
+        The engine slows down and speeds up during a run (its own clean-up of removed
+        containers, other work on the machine); dividing within a repetition cancels that
+        drift, where a ratio of two medians taken from different repetitions does not.
+        """
+        ours = self.samples.get(figure, {}).get("pocketdock", [])
+        floor = self.samples.get(figure, {}).get("floor", [])
+        if not ours or len(ours) != len(floor) or not all(floor):
+            return None
+        return statistics.median(a / b for a, b in zip(ours, floor, strict=True))
 
     def _other_rows(self) -> list[Row]:
         run = self._row("run(true)", '`Container.run("true")`', "ms", 1000.0)
@@ -377,8 +409,9 @@ def describe(info: dict[str, Any]) -> str:
             f"- Engine: {info['engine']} (API {info['engine_api']}), over its Unix socket; "
             "no bridge network, so every container has loopback only.",
             f"- docker-compose: {compose}.",
-            f"- Load average (1, 5, 15 min) at start: {load_start}; at end: {load_end}. "
-            "Other agents were running test suites on the same engine and cores.",
+            f"- Load average (1, 5, 15 min) at start: {load_start}; at end: {load_end} "
+            "(the benchmark's own container starts raise it; nothing else on the machine is "
+            "controlled).",
             f"- Each figure is the median of its samples: {runs['reps_20']} repetitions at "
             f"N=20, {runs['reps_100']} at N=100 (other N: {runs['reps_20']}), "
             f"{runs['noop_runs']} no-op runs per repetition, {runs['run_iterations']} `run` "
@@ -392,6 +425,9 @@ def describe(info: dict[str, Any]) -> str:
             f"{engine_floor.DEFAULT_CONCURRENCY} threads, timed as a whole process like the "
             "CLI (pocketdock uses its default `--parallel 8`). For `run`, both run in one "
             "process on kept-alive connections. For start-up, the floor is `python -c pass`.",
+            "- Ratio: the median, over repetitions, of pocketdock's time divided by the "
+            "floor's in the same repetition (the two run back to back), so that the engine's "
+            "drift during the run cancels out; `results.json` also holds every sample.",
         ]
     )
 
@@ -406,8 +442,13 @@ def write_outputs(bench: Bench, ns: list[int], info: dict[str, Any]) -> None:
     notes = notes_file.read_text(encoding="utf-8").strip() if notes_file.exists() else ""
     text = ["# pocketdock benchmark results", "", describe(info), "", table, ""]
     for n, limit in sorted(bench.compose_timed_out.items()):
-        text += [f"docker-compose `up -d` of {n} was stopped after {limit:.0f} s (a lower "
-                 "bound), and skipped in the later repetitions at that N.", ""]  # fmt: skip
+        finished = len(bench.samples.get(f"up {n}", {}).get("compose", []))
+        text += [
+            f"docker-compose `up -d` of {n} was stopped after {limit:.0f} s once, and not run "
+            f"again at that N; {finished} run(s) before it finished. The stopped run counts "
+            f"as a sample of {limit:.0f} s in the median.",
+            "",
+        ]
     if notes:
         text += [notes, ""]
     (out / "results.md").write_text("\n".join(text), encoding="utf-8")
@@ -425,12 +466,10 @@ def write_outputs(bench: Bench, ns: list[int], info: dict[str, Any]) -> None:
         ("compose", "docker-compose"),
     ):
         points = {n: bench.med(f"up {n}", who) for n in ns}
-        if who == "compose":  # a stopped run is drawn at its limit, a lower bound
-            points.update({n: s for n, s in bench.compose_timed_out.items() if n in ns})
-            stopped = ", ".join(
-                f"N={n} stopped at {s:.0f} s" for n, s in bench.compose_timed_out.items()
-            )
-            label += f" ({stopped})" if stopped else ""
+        if who == "compose":
+            points = {n: bench.compose_up(n)[0] for n in ns}
+            bounds = [f"N={n} a lower bound" for n in ns if bench.compose_up(n)[1]]
+            label += f" ({', '.join(bounds)})" if bounds else ""
         series[label] = {n: v for n, v in points.items() if v is not None}
     if not report.write_chart(out / "up.png", series):
         print("note: matplotlib is not installed; no chart (pip install matplotlib)")
@@ -457,7 +496,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rerender", metavar="JSON", help="only rewrite outputs from a run")
     args = parser.parse_args(argv)
     args.socket = args.socket or "/var/run/docker.sock"
-    args.reps_20, args.reps_100 = 5, 3
+    args.reps_20, args.reps_100 = 7, 3
     if args.quick:
         args.n, args.reps = [2], 1
         args.noop_runs = args.startup_runs = args.planner_runs = 1
