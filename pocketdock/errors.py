@@ -80,7 +80,11 @@ class CommandTimeout(PocketDockError):
 
 @dataclass(frozen=True)
 class SpecProblem:
-    """One fault in a pocket-dock.toml, located as precisely as the loader could."""
+    """One fault in a pocket-dock.toml, located as precisely as the loader could.
+
+    Line and column count from 1; both are 0 for a fault of the file as a whole (missing,
+    unreadable, too large), which is shown as `path: message`.
+    """
 
     path: Path
     line: int
@@ -89,7 +93,7 @@ class SpecProblem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}:{self.column}"
+        where = f"{self.path}:{self.line}:{self.column}" if self.line else str(self.path)
         return (
             f"{where}: {self.key_path}: {self.message}"
             if self.key_path

@@ -37,6 +37,8 @@ from pocketdock.errors import (
 API_VERSION = "v1.41"
 DEFAULT_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 5.0
+# How long a create refused with Podman's 500 waits for the name's holder to show up.
+NAME_RACE_SECONDS = 2.0
 
 logger = logging.getLogger("pocketdock.engine")
 
@@ -227,6 +229,20 @@ class EngineClient:
             return False
         return True
 
+    def _name_appears(self, name: str) -> bool:
+        """Whether a container called `name` exists now or within `NAME_RACE_SECONDS`.
+
+        Podman reserves a name in its storage before the container it belongs to can be
+        inspected, so a create racing another one for the same name can be refused while
+        the winner is still invisible for a moment.
+        """
+        deadline = time.monotonic() + NAME_RACE_SECONDS
+        while not self._container_exists(name):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def create_container(self, name: str | None, config: JSON) -> str:
         """Create a container and return its id; `NameConflict` if the name is taken."""
         params = {"name": name} if name else {}
@@ -244,7 +260,7 @@ class EngineClient:
         except EngineError as exc:
             # Podman answers a taken name with 500, not 409: look the name up instead of
             # reading its message.
-            if exc.status != 500 or not name or not self._container_exists(name):
+            if exc.status != 500 or not name or not self._name_appears(name):
                 raise
             raise NameConflict(
                 f"failed to {what}: the name is already in use",

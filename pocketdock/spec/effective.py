@@ -109,7 +109,7 @@ class EffectiveSandbox:
     cpus: float | None = None
     mem_limit: int | None = None
     labels: dict[str, str] = field(default_factory=dict)
-    # Security defaults; see docs/security.md.
+    # Security defaults; see "Security defaults" in docs/reliability.md.
     no_new_privileges: bool = True
     pids_limit: int | None = 1024
     allow_engine_socket: bool = False

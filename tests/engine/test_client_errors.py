@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pocketdock.engine import client as client_module
 from pocketdock.engine.client import EngineClient, full_image_id
 from pocketdock.engine.endpoint import parse_endpoint
 from pocketdock.errors import (
@@ -97,16 +98,43 @@ def test_409_elsewhere_is_a_plain_conflict() -> None:
     assert type(info.value) is Conflict
 
 
-def test_500_on_create_without_the_name_taken_stays_an_engine_error() -> None:
+def test_500_on_create_without_the_name_taken_stays_an_engine_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(client_module, "NAME_RACE_SECONDS", 0.2)
+    inspects = 0
+
     def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal inspects
         if request.url.path.endswith("/containers/create"):
             return httpx.Response(500, json={"message": "runtime exploded"})
+        inspects += 1
         return httpx.Response(404, json={"message": "no such container"})
 
     with pytest.raises(EngineError) as info:
         make_client(handler).create_container("x", {})
     assert type(info.value) is EngineError
     assert info.value.engine_message == "runtime exploded"
+    assert inspects > 1  # looked again while a racing create might still be finishing
+
+
+def test_podman_name_race_waits_for_the_winner_to_show() -> None:
+    # Podman reserves the name before the winner of a create race can be inspected: the
+    # loser's 500 comes while the name still looks free for a moment.
+    inspects = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal inspects
+        if request.url.path.endswith("/containers/create"):
+            return httpx.Response(500, json={"message": "that name is already in use"})
+        inspects += 1
+        if inspects < 3:
+            return httpx.Response(404, json={"message": "no such container"})
+        return httpx.Response(200, json={"Id": "abc", "Name": "/x"})
+
+    with pytest.raises(NameConflict):
+        make_client(handler).create_container("x", {})
+    assert inspects == 3
 
 
 def test_podman_answers_a_taken_name_with_500() -> None:

@@ -156,6 +156,7 @@ def test_discovery_failure_says_what_to_do(tmp_path: Path) -> None:
     assert (problem.line, problem.column) == (0, 0)
     assert str(tmp_path) in problem.message
     assert "pocketdock init" in problem.message
+    assert str(problem).startswith(f"{tmp_path}: no pocket-dock.toml found")
 
 
 def test_symlinked_directory_shares_the_id(tmp_path: Path) -> None:

@@ -124,7 +124,11 @@ def test_drift_is_restored_within_seconds(
     resume_seconds = time.monotonic() - stopped_at
     event = watch.wait_event(reconcile("drift"), after=mark)
     assert kinds(event) == [("resume", "a")]
-    assert "a stopped" in event["detail"]
+    # The reason comes from the engine's state. The detail lists the burst of events that
+    # woke watch up; on Podman, whose events can lag, late events of watch's own start
+    # may share that burst with the stop, so it is only required to name `a`.
+    assert event["actions"][0]["reason"] == "container is exited"
+    assert re.search(r"\ba (stopped|started|created)\b", event["detail"]), event["detail"]
 
     # Killed: the same.
     mark = len(watch.out)
