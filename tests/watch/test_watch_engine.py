@@ -132,8 +132,14 @@ def test_drift_is_restored_within_seconds(
 
     # Killed: the same.
     mark = len(watch.out)
+    b_started = client.inspect_container(b1)["State"]["StartedAt"]
     client.kill_container(b1)
-    wait_for(lambda: project.state("b") != "running", timeout=10, what="b to die")
+    # watch may start it again before a poll could see it down: read when it last started.
+    wait_for(
+        lambda: client.inspect_container(b1)["State"]["StartedAt"] != b_started,
+        timeout=10,
+        what="b to be started again",
+    )
     assert project.wait_running("b", timeout=10) == b1
     event = watch.wait_event(reconcile("drift"), after=mark)
     assert kinds(event) == [("resume", "b")]
