@@ -98,43 +98,45 @@ def test_409_elsewhere_is_a_plain_conflict() -> None:
     assert type(info.value) is Conflict
 
 
+class RefusedCreate:
+    """An engine that answers every create with 500 and shows the name's holder only
+    after `hidden` inspects (never, when None); counts the inspects."""
+
+    def __init__(self, message: str, hidden: int | None) -> None:
+        self.message = message
+        self.hidden = hidden
+        self.inspects = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/containers/create"):
+            return httpx.Response(500, json={"message": self.message})
+        self.inspects += 1
+        if self.hidden is None or self.inspects <= self.hidden:
+            return httpx.Response(404, json={"message": "no such container"})
+        return httpx.Response(200, json={"Id": "abc", "Name": "/x"})
+
+
 def test_500_on_create_without_the_name_taken_stays_an_engine_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(client_module, "NAME_RACE_SECONDS", 0.2)
-    inspects = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal inspects
-        if request.url.path.endswith("/containers/create"):
-            return httpx.Response(500, json={"message": "runtime exploded"})
-        inspects += 1
-        return httpx.Response(404, json={"message": "no such container"})
+    engine = RefusedCreate("runtime exploded", hidden=None)
 
     with pytest.raises(EngineError) as info:
-        make_client(handler).create_container("x", {})
+        make_client(engine).create_container("x", {})
     assert type(info.value) is EngineError
     assert info.value.engine_message == "runtime exploded"
-    assert inspects > 1  # looked again while a racing create might still be finishing
+    assert engine.inspects > 1  # looked again while a racing create might still finish
 
 
 def test_podman_name_race_waits_for_the_winner_to_show() -> None:
     # Podman reserves the name before the winner of a create race can be inspected: the
     # loser's 500 comes while the name still looks free for a moment.
-    inspects = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal inspects
-        if request.url.path.endswith("/containers/create"):
-            return httpx.Response(500, json={"message": "that name is already in use"})
-        inspects += 1
-        if inspects < 3:
-            return httpx.Response(404, json={"message": "no such container"})
-        return httpx.Response(200, json={"Id": "abc", "Name": "/x"})
+    engine = RefusedCreate("that name is already in use", hidden=2)
 
     with pytest.raises(NameConflict):
-        make_client(handler).create_container("x", {})
-    assert inspects == 3
+        make_client(engine).create_container("x", {})
+    assert engine.inspects == 3
 
 
 def test_podman_answers_a_taken_name_with_500() -> None:
