@@ -236,7 +236,11 @@ def commit_container(
 
 
 def _binds(
-    volumes: Mapping[str, VolumeSpec] | None, *, allow_engine_socket: bool, allow_host_root: bool
+    volumes: Mapping[str, VolumeSpec] | None,
+    *,
+    allow_engine_socket: bool,
+    allow_host_root: bool,
+    engine_socket: str | None,
 ) -> list[str]:
     binds = []
     for host, spec in (volumes or {}).items():
@@ -248,11 +252,17 @@ def _binds(
         if not target.startswith("/"):
             raise ValueError(f"volume target for {host!r} must be an absolute path, got {target!r}")
         source = os.path.abspath(os.path.expanduser(host))
-        refusal = mount_refusal(
-            source, allow_engine_socket=allow_engine_socket, allow_host_root=allow_host_root
-        )
-        if refusal:
-            raise PocketDockError(f"refusing volume {host!r}: {refusal}")
+        # The path as written and where its symlinks lead: `./sock -> /run/docker.sock`
+        # must not slip through.
+        for candidate in dict.fromkeys((source, os.path.realpath(source))):
+            refusal = mount_refusal(
+                candidate,
+                allow_engine_socket=allow_engine_socket,
+                allow_host_root=allow_host_root,
+                engine_socket=engine_socket,
+            )
+            if refusal:
+                raise PocketDockError(f"refusing volume {host!r}: {refusal}")
         if not os.path.exists(source):
             # Docker would create a missing source as root-owned; Podman refuses. Make it
             # here, so both engines behave the same and the user owns it.
@@ -347,7 +357,8 @@ def create_new_container(
     `pocket-dock.toml` is found from the current directory upwards.
 
     Sandboxes run with `no-new-privileges`, never privileged, with at most `pids_limit`
-    processes. Mounting the engine socket or the host's `/` is refused unless allowed.
+    processes. Mounting the engine socket (or a directory holding it) or the host's `/`
+    is refused unless allowed, judged on each host path and on where its symlinks lead.
     `record` adds keys to the instance record (`instance.toml`); it is written before
     the container is created, so an interrupted create still leaves a trace.
     """
@@ -371,7 +382,10 @@ def create_new_container(
         env=env,
         workdir=workdir,
         binds=_binds(
-            volumes, allow_engine_socket=allow_engine_socket, allow_host_root=allow_host_root
+            volumes,
+            allow_engine_socket=allow_engine_socket,
+            allow_host_root=allow_host_root,
+            engine_socket=client.endpoint.uds,
         ),
         mem_limit=mem_limit,
         cpus=cpus,

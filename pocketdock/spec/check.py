@@ -13,8 +13,9 @@ directory can still point elsewhere); absolute host paths are allowed. A key lik
 `"cache"` is a host directory next to the file, not a named engine volume. `~` is not
 expanded and is refused. Mounting the host's `/`, an engine socket, or a directory that
 holds one of the standard engine sockets (`/run`, `/var/run`, ...) needs an explicit
-`allow_host_root` / `allow_engine_socket`; rootless sockets under `/run/user/` are caught
-only when the mounted path itself ends in `docker.sock` or `podman.sock`.
+`allow_host_root` / `allow_engine_socket` (the rule is `pocketdock.sandbox.security`'s).
+Here it sees only the text; `create_new_container` applies it again with symlinks
+resolved and the socket of the engine in use.
 
 Nothing here reads the filesystem except resolving the file's own path (symlinks
 included), so the result depends only on the text and that resolved path.
@@ -27,12 +28,13 @@ import json
 import os
 import re
 from datetime import date, datetime, time
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from pocketdock.errors import SpecError, SpecProblem
+from pocketdock.sandbox.security import exposes_engine
 from pocketdock.spec.effective import (
     SNAPSHOT_PREFIX,
     EffectiveSandbox,
@@ -54,7 +56,6 @@ from pocketdock.spec.models import (
 
 _NAME_RE = re.compile(NAME_PATTERN)
 _MERGED_TABLES = ("env", "labels", "volumes", "sync")
-_ENGINE_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock", "/run/podman/podman.sock")
 _TYPE_NOUNS = {
     "bool_type": "a boolean",
     "string_type": "a string",
@@ -239,7 +240,7 @@ class _Checker:
     def mount_problem(self, source: str, merged: dict[str, Any]) -> str | None:
         if source == "/" and merged.get("allow_host_root") is not True:
             return "mounts the host's `/`; set `allow_host_root = true` to allow it"
-        if _exposes_engine(source) and merged.get("allow_engine_socket") is not True:
+        if exposes_engine(source) and merged.get("allow_engine_socket") is not True:
             return (
                 "exposes the engine socket, which gives the sandbox control of the host; "
                 "set `allow_engine_socket = true` to allow it"
@@ -409,19 +410,6 @@ def _host_path_problem(host: str) -> str | None:
 def _resolve(file: Path, host: str) -> str:
     base = Path(os.path.abspath(file)).resolve().parent
     return os.path.normpath(os.path.join(base, host)).replace("//", "/")
-
-
-def _exposes_engine(source: str) -> bool:
-    if source.endswith(("docker.sock", "podman.sock")):
-        return True
-    # Mounting a directory that holds a standard socket exposes the socket too.
-    return (
-        any(
-            source != "/" and PurePosixPath(source) in PurePosixPath(sock).parents
-            for sock in _ENGINE_SOCKETS
-        )
-        or source in _ENGINE_SOCKETS
-    )
 
 
 def _effective(name: str, merged: dict[str, Any], file: Path) -> EffectiveSandbox:
