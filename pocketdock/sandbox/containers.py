@@ -263,12 +263,13 @@ def _binds(
             )
             if refusal:
                 raise PocketDockError(f"refusing volume {host!r}: {refusal}")
+        binds.append((source, f"{source}:{target}:ro" if read_only else f"{source}:{target}"))
+    # Only once every volume passed: Docker would create a missing source as root-owned,
+    # and Podman refuses; making it here lets both engines behave the same.
+    for source, _ in binds:
         if not os.path.exists(source):
-            # Docker would create a missing source as root-owned; Podman refuses. Make it
-            # here, so both engines behave the same and the user owns it.
             os.makedirs(source, exist_ok=True)
-        binds.append(f"{source}:{target}:ro" if read_only else f"{source}:{target}")
-    return binds
+    return [bind for _, bind in binds]
 
 
 def _container_config(

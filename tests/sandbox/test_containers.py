@@ -227,6 +227,16 @@ def test_engine_socket_mount_is_refused(env: dict[str, str], unique: str) -> Non
         )
 
 
+def test_a_refused_volume_leaves_no_directories_behind(
+    env: dict[str, str], unique: str, tmp_path: Path
+) -> None:
+    fresh = tmp_path / "fresh"
+    volumes = {str(fresh): "/fresh", "/run": "/hostrun"}
+    with pytest.raises(pocketdock.PocketDockError, match="allow_engine_socket"):
+        pocketdock.create_new_container(name=unique, volumes=volumes)
+    assert not fresh.exists()
+
+
 def test_security_defaults(env: dict[str, str], client: EngineClient, unique: str) -> None:
     with pocketdock.create_new_container(name=unique, mem_limit="64m", cpus=0.5) as box:
         host = client.inspect_container(box.id)["HostConfig"]
