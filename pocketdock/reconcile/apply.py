@@ -88,9 +88,23 @@ class ApplyResult:
         return {o.action.target: o.error or "failed" for o in self.outcomes if not o.ok}
 
 
-def backup_tag(spec: ProjectSpec, sandbox: str) -> tuple[str, str]:
+def timestamp_tag(client: EngineClient, repo: str) -> str:
+    """A tag of `repo` from the UTC time, with `-2`, `-3`, ... after it when taken.
+
+    A second commit within the same second then never moves the tag off the first
+    image, which would leave that one untagged for any image prune to delete.
+    """
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"pocketdock-backup/{spec.container_name(sandbox)}", stamp
+    tag, n = stamp, 1
+    while client.image_id(f"{repo}:{tag}") is not None:
+        n += 1
+        tag = f"{stamp}-{n}"
+    return tag
+
+
+def backup_tag(client: EngineClient, spec: ProjectSpec, sandbox: str) -> tuple[str, str]:
+    repo = f"pocketdock-backup/{spec.container_name(sandbox)}"
+    return repo, timestamp_tag(client, repo)
 
 
 class Executor:
@@ -148,10 +162,11 @@ class Executor:
         try:
             detail = self._dispatch(action)
             outcome = Outcome(action, ok=True, seconds=time.perf_counter() - started, detail=detail)
-        except (PocketDockError, OSError) as exc:
+        except (PocketDockError, OSError, ValueError) as exc:
             # Instance records and volume directories live on the host: a full disk or a
-            # vanished file fails this action only, not the whole run.
-            error = str(exc) if isinstance(exc, PocketDockError) else f"host file error: {exc}"
+            # vanished file fails this action only, not the whole run; so does a value the
+            # imperative API rejects (its ValueError).
+            error = f"host file error: {exc}" if isinstance(exc, OSError) else str(exc)
             outcome = Outcome(action, ok=False, seconds=time.perf_counter() - started, error=error)
         self._emit(ApplyEvent("finished", action, outcome))
         return outcome
@@ -203,9 +218,11 @@ class Executor:
                 owner = self._owner_labels(name)
                 if owner is None:
                     continue  # the other container vanished meanwhile: try again
-                if owner.get(L.PROJECT_ID) == self.spec.project_id:
+                if owner.get(L.PROJECT_ID) != self.spec.project_id:
+                    raise _foreign(name, owner) from None
+                if owner.get(L.SANDBOX) == sandbox.name:
                     return "already created by a concurrent run"
-                raise _foreign(name, owner) from None
+                raise _name_clash(name, sandbox.name, owner.get(L.SANDBOX) or "?") from None
             if sandbox.setup:
                 self._setup(container, sandbox)
                 if not action.start:
@@ -295,7 +312,7 @@ class Executor:
     def _recreate(self, action: Action) -> str:
         detail = ""
         if action.backup:
-            repo, tag = backup_tag(self.spec, action.sandbox)
+            repo, tag = backup_tag(self.client, self.spec, action.sandbox)
             commit_container(self.client, self._id(action), repo=repo, tag=tag)
             detail = f"backed up to {repo}:{tag}"
         self._remove(action)
@@ -330,6 +347,14 @@ def _foreign(name: str, labels: dict[str, str]) -> NameConflict:
     return NameConflict(
         f"container {name} exists and belongs to {whose}; pocketdock will not touch it. "
         "Rename or remove it, or give this project another [project] name"
+    )
+
+
+def _name_clash(name: str, sandbox: str, other: str) -> NameConflict:
+    """Two sandboxes of one project map to one container name (`a` + `b-c`, `a-b` + `c`)."""
+    return NameConflict(
+        f"container {name} already holds this project's sandbox {other}, so sandbox "
+        f"{sandbox} cannot have that name; rename one of them, or the project"
     )
 
 

@@ -21,7 +21,7 @@ from pocketdock.spec.effective import EffectiveSandbox, EffectiveSnapshot, Proje
 # start/stop, and `sync` is read by `pocketdock watch` only.
 _NOT_IDENTITY = frozenset({"name", "state", "sync"})
 # What the image resolved to; diff_reasons words these as rebuilds, not field edits.
-_RESOLUTION_KEYS = frozenset({"image_id", "snapshot_tag"})
+_RESOLUTION_KEYS = frozenset({"image_id", "snapshot_recipe"})
 
 
 def canonical_json(value: object) -> str:
@@ -106,12 +106,16 @@ def image_identity(
     snapshot = snapshot_chain(spec, sandbox.snapshot)[0]
     if snapshot.image is not None:
         return {"image_id": image_ids.get(snapshot.image)}
-    return {"snapshot_tag": snapshot_tag(spec, snapshot.name, image_ids)}
+    # The recipe's hash, not its tag: the tag also holds the project's name, and renaming
+    # the project changes nothing a container is made of.
+    return {"snapshot_recipe": recipe_hash(spec, snapshot.name, image_ids)}
 
 
 def settings_json(sandbox: EffectiveSandbox, identity: Mapping[str, str | None]) -> str:
     """Canonical JSON of everything that defines the sandbox's container."""
     data = {k: v for k, v in sandbox.to_dict().items() if k not in _NOT_IDENTITY}
+    # Mount order makes no difference to a container; the file's order must not either.
+    data["volumes"] = sorted(data["volumes"], key=lambda v: (v["target"], v["source"]))
     data.update(identity)
     return canonical_json(data)
 
@@ -175,7 +179,7 @@ def _mapping_reasons(key: str, old: dict[str, Any], new: dict[str, Any]) -> list
 
 def _resolution_reasons(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     source = new.get("image") or new.get("snapshot")
-    if _changed(old, new, "snapshot_tag"):
+    if _changed(old, new, "snapshot_recipe"):
         return [f"image {source} rebuilt"]
     if not _changed(old, new, "image_id"):
         return []

@@ -20,6 +20,7 @@ from pocketdock.reconcile.apply import (
     ApplyResult,
     EventHandler,
     Executor,
+    timestamp_tag,
 )
 from pocketdock.reconcile.lock import lock_path, project_lock
 from pocketdock.reconcile.observe import observe
@@ -235,12 +236,10 @@ class Project:
         With `save_as`, records `[snapshots.<save_as>] image = "<tag>"` in the project
         file, keeping its comments and layout. Returns the tag.
         """
-        from datetime import UTC, datetime
-
         container = self.container(sandbox)
         if tag is None:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            tag = f"pocketdock/{self.spec.name}/{sandbox}:{stamp}"
+            repo = f"pocketdock/{self.spec.name}/{sandbox}"
+            tag = f"{repo}:{timestamp_tag(self.client, repo)}"
         repo, image_tag = split_image_ref(tag)
         commit_container(self.client, container.id, repo=repo, tag=image_tag)
         full = f"{repo}:{image_tag}"

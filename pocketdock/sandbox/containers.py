@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import posixpath
 import secrets
@@ -293,6 +294,8 @@ def _container_config(
     if mem_limit is not None:
         host_config["Memory"] = parse_bytes(mem_limit)
     if cpus is not None:
+        if not math.isfinite(cpus) or cpus < 0.01:
+            raise ValueError(f"cpus must be a number of CPUs from 0.01 up, got {cpus!r}")
         host_config["NanoCpus"] = int(cpus * 1_000_000_000)
     config: dict[str, Any] = {
         "Image": image,

@@ -25,8 +25,15 @@ from pocketdock.spec.effective import ProjectSpec
 
 CACHE_PATH = Path(".pocketdock", "spec-cache.json")
 
-# The modules whose code decides what a file parses to.
-_SOURCES = ("loader.py", "check.py", "models.py", "effective.py", "cache.py")
+# The modules whose code decides what a file parses to, relative to this folder.
+_SOURCES = (
+    "loader.py",
+    "check.py",
+    "models.py",
+    "effective.py",
+    "cache.py",
+    "../sandbox/security.py",
+)
 
 
 def key_of(resolved: Path, raw: bytes) -> str:

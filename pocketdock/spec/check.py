@@ -45,6 +45,7 @@ from pocketdock.spec.effective import (
 )
 from pocketdock.spec.loader import KeyPath, Positions, project_id
 from pocketdock.spec.models import (
+    NAME_MAX_LENGTH,
     NAME_PATTERN,
     NAME_RULE,
     ProjectFile,
@@ -126,13 +127,16 @@ class _Checker:
 
     def run(self) -> ProjectSpec:
         self.check_types()
+        # A snapshot or sandbox that is not a table already has its type error.
         for name, table in self.snapshots.items():
-            self.check_snapshot(name, _table(table))
+            if isinstance(table, dict):
+                self.check_snapshot(name, table)
         self.check_cycles()
         self.check_paths(("defaults",), self.defaults)
         self.check_base(("defaults",), self.defaults)
         for name, table in self.sandboxes.items():
-            self.check_sandbox(("sandboxes", name), _table(table))
+            if isinstance(table, dict):
+                self.check_sandbox(("sandboxes", name), table)
         if self.problems:
             raise SpecError(sorted(self.problems, key=lambda p: (p.line, p.column, p.key_path)))
         return self.build()
@@ -223,7 +227,7 @@ class _Checker:
                     self.report((*path, key, host), problem, at_key=True)
 
     def check_mounts(self, path: KeyPath, merged: dict[str, Any]) -> None:
-        own = _table(_get(self.data, path).get("volumes"))
+        own = _table(_table(_get(self.data, path)).get("volumes"))
         targets: dict[str, str] = {}
         for host, spec in _table(merged.get("volumes")).items():
             where = (*(path if host in own else ("defaults",)), "volumes", host)
@@ -270,7 +274,9 @@ class _Checker:
 
 def derive_project_name(directory: Path) -> str:
     """A valid project name from a directory name: `My Repo` becomes `my-repo`."""
-    name = re.sub(r"[^a-z0-9_-]+", "-", directory.name.lower()).strip("-_")[:63].rstrip("-_")
+    name = re.sub(r"[^a-z0-9_-]+", "-", directory.name.lower())
+    name = re.sub(r"[-_]*-[-_]*|_{3,}", "-", name)  # runs the name rule does not allow
+    name = name.strip("-_")[:NAME_MAX_LENGTH].rstrip("-_")
     return name if _NAME_RE.match(name) else "project"
 
 
@@ -362,9 +368,15 @@ def _type_message(error: Any, on_key: bool) -> str:
         return f"expected {expected}, got {show(value)}"
     if kind == "greater_than":
         return f"must be greater than {show(ctx.get('gt'))}, got {show(value)}"
+    if kind == "greater_than_equal":
+        return f"must be at least {show(ctx.get('ge'))}, got {show(value)}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {show(value)}"
     if kind in ("string_too_short", "too_short"):
         return "must not be empty"
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == NAME_PATTERN:
+        return f"invalid name {show(value)}: {NAME_RULE}"
+    if kind == "string_too_long" and ctx.get("max_length") == NAME_MAX_LENGTH:
         return f"invalid name {show(value)}: {NAME_RULE}"
     if kind in ("command_type", "volume_type", "mem_limit_type", "container_path"):
         return f"{error['msg']}, got {show(value)}"
@@ -387,7 +399,7 @@ def _merge(defaults: dict[str, Any], sandbox: dict[str, Any]) -> dict[str, Any]:
         merged.pop("image", None)
         merged.pop("snapshot", None)
     for key, value in sandbox.items():
-        if key in _MERGED_TABLES and isinstance(merged.get(key), dict):
+        if key in _MERGED_TABLES and isinstance(merged.get(key), dict) and isinstance(value, dict):
             merged[key] = {**merged[key], **value}
         else:
             merged[key] = value

@@ -21,12 +21,16 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+# Names end up in container names and image repositories (`pocketdock/<project>/<name>`),
+# so they follow the engines' rule for a repository path component.
+NAME_PATTERN = r"^[a-z0-9]+(?:(?:_|__|-+)[a-z0-9]+)*$"
+NAME_MAX_LENGTH = 63
 NAME_RULE = (
-    "use lowercase letters, digits, `-` and `_`, starting with a letter or digit "
-    "(at most 63 characters)"
+    "use lowercase letters and digits, joined by `-`, `_` or `__`, starting and ending "
+    "with a letter or digit (at most 63 characters)"
 )
 MIN_MEM_BYTES = 6 * 1024 * 1024
+MAX_MEM_BYTES = 2**63 - 1  # the engine reads the limit as a signed 64-bit integer
 RESERVED_LABEL_PREFIX = "pocketdock."
 
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$", re.IGNORECASE)
@@ -62,7 +66,10 @@ def parse_size(value: str) -> int:
         raise PydanticCustomError(
             "mem_limit", 'expected a size like "512m" or "1g", got {value}', {"value": value}
         )
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    size = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    if size > MAX_MEM_BYTES:  # also catches a number too long to be a float
+        raise PydanticCustomError("mem_limit", "is larger than any engine accepts")
+    return int(size)
 
 
 def _mem_limit_str(value: str) -> str:
@@ -95,7 +102,7 @@ ImageRef = Annotated[str, AfterValidator(_image_ref)]
 ContainerPath = Annotated[
     str, AfterValidator(_container_path), Field(json_schema_extra={"pattern": "^/"})
 ]
-Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=NAME_MAX_LENGTH)]
 LabelKey = Annotated[
     str,
     AfterValidator(_label_key),
@@ -198,7 +205,11 @@ class SandboxFields(_Strict):
         default="running", description="Whether `up` leaves the sandbox running or stopped."
     )
     cpus: float | None = Field(
-        default=None, gt=0, description="CPU limit, in CPUs.", examples=[0.5, 1.5]
+        default=None,
+        ge=0.01,
+        allow_inf_nan=False,
+        description="CPU limit, in CPUs; at least 0.01.",
+        examples=[0.5, 1.5],
     )
     mem_limit: MemLimit | None = Field(
         default=None,

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from pocketdock.spec.models import ProjectFile
+from pocketdock.spec.models import NAME_MAX_LENGTH, NAME_PATTERN, ProjectFile
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "urn:pocketdock:schema:pocket-dock.toml"
@@ -39,7 +39,10 @@ class _TomlSchema(GenerateJsonSchema):
         patterns = result.pop("patternProperties", None)
         if patterns:
             ((pattern, value),) = patterns.items()
-            result["propertyNames"] = {"pattern": pattern}
+            names: dict[str, Any] = {"pattern": pattern}
+            if pattern == NAME_PATTERN:
+                names["maxLength"] = NAME_MAX_LENGTH
+            result["propertyNames"] = names
             result["additionalProperties"] = value
         return result
 

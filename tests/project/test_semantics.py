@@ -329,3 +329,22 @@ def test_status_json_has_exactly_the_documented_keys(project: Proj) -> None:
     assert by_name["eph2"]["state"] == "missing" and by_name["eph2"]["drift"] is True
     assert by_name["keep2"]["persist"] is True and by_name["keep2"]["drift"] is True
     assert project.cli("ps").code == 0
+
+
+def test_two_sandboxes_mapping_to_one_name_fail_clearly(project: Proj) -> None:
+    # `<project>-<sandbox>`: project P with sandbox `b-c`, renamed to `P-b` with a new
+    # sandbox `c`, puts both on the name `P-b-c`. The new one must fail, not be taken as
+    # "created by a concurrent run" while it has no container at all.
+    project.write('[defaults]\nimage = "busybox:latest"\n[sandboxes.b-c]\n')
+    _up(project)
+    held = project.cid("b-c")
+    project.write(
+        '[defaults]\nimage = "busybox:latest"\n[sandboxes.b-c]\n[sandboxes.c]\n',
+        name=f"{project.name}-b",
+    )
+
+    run = project.cli("up")
+    assert run.code == 1, run.text
+    assert f"container {project.name}-b-c already holds this project's sandbox b-c" in run.err
+    assert "c" not in project.by_sandbox()
+    assert project.client.inspect_container(f"{project.name}-b-c")["Id"] == held

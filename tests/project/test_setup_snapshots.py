@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import UTC, datetime, tzinfo
 
 import pytest
 
+from pocketdock import Project
 from pocketdock import labels as L
+from pocketdock.reconcile import apply
 
 from .conftest import Proj
 
@@ -201,3 +204,30 @@ def test_snapshot_save_as_records_the_image_keeping_comments(project: Proj) -> N
         file.write('\n[sandboxes.restored]\nsnapshot = "mine"\n')
     assert project.cli("up", "restored").code == 0
     assert project.sh("restored", "cat /root/state") == (0, "saved\n")
+
+
+def test_snapshots_within_one_second_keep_both_images(
+    project: Proj, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default tag is the UTC time to the second; a second commit in that second must
+    # not take the tag off the first image (which would leave it to any image prune).
+    project.write('[sandboxes.s]\nimage = "busybox:latest"\npersist = true\n')
+    assert project.cli("up").code == 0
+    frozen = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Frozen:
+            return cls.fromtimestamp(frozen.timestamp(), tz)
+
+    monkeypatch.setattr(apply, "datetime", Frozen)
+    sandbox = Project.load(project.file)
+    assert project.sh("s", "echo one > /root/v")[0] == 0
+    first = sandbox.snapshot("s")
+    assert project.sh("s", "echo two > /root/v")[0] == 0
+    second = sandbox.snapshot("s")
+
+    repo = f"pocketdock/{project.name}/s"
+    assert (first, second) == (f"{repo}:20260102T030405Z", f"{repo}:20260102T030405Z-2")
+    images = {project.client.image_id(first), project.client.image_id(second)}
+    assert None not in images and len(images) == 2

@@ -50,6 +50,13 @@ def test_hash_ignores_state_sync_and_other_sandboxes() -> None:
     assert plain == edited
 
 
+def test_hash_ignores_the_order_of_volumes() -> None:
+    a, b = Volume(source="/h/a", target="/a"), Volume(source="/h/b", target="/b")
+    assert _hash("dev", sandbox("dev", volumes=(a, b))) == _hash(
+        "dev", sandbox("dev", volumes=(b, a))
+    )
+
+
 def test_hash_ignores_unrelated_image_ids_and_snapshots() -> None:
     box = sandbox("dev", snapshot="tools")
     before = _hash("dev", box)

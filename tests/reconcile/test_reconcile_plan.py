@@ -398,6 +398,23 @@ def test_reconcile_recipe_change_rebuilds_and_recreates() -> None:
     )
 
 
+def test_reconcile_project_rename_keeps_snapshot_sandboxes() -> None:
+    # The snapshot tags hold the project's name, but the sandboxes on them are made of
+    # the same recipes: nothing to recreate, and so nothing to build either.
+    renamed = replace(SNAP_SPEC, name="demo-renamed")
+    state = observed(
+        renamed,
+        container(SNAP_SPEC, "dev", settings=current_settings(SNAP_SPEC, "dev")),
+        container(SNAP_SPEC, "db", settings=current_settings(SNAP_SPEC, "db")),
+        container(SNAP_SPEC, "plain"),
+    )
+    assert golden(renamed, state) == (
+        "noop      sandbox:dev    up to date\n"
+        "noop      sandbox:db     up to date\n"
+        "noop      sandbox:plain  up to date\n"
+    )
+
+
 def test_reconcile_base_change_blocks_persistent_snapshot_sandbox() -> None:
     new_ids = {**IMAGES, "debian:12": "sha256:d1"}
     state = observed(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -180,3 +181,19 @@ def test_cache_hit_imports_neither_pydantic_nor_tomlkit(project_file: Path) -> N
 
     assert imported() == "['pydantic']"  # a miss validates with pydantic
     assert imported() == "[]"
+
+
+@pytest.mark.parametrize("module", ["spec/check.py", "sandbox/security.py"])
+def test_the_key_changes_with_the_code_that_checks_files(module: str) -> None:
+    # Editing a rule (say, which mounts are refused) must not serve results checked
+    # under the old one.
+    from pocketdock.spec import cache
+
+    source = Path(cache.__file__).parent.parent / module
+    before = cache.key_of(Path("/p/pocket-dock.toml"), b"x")
+    info = source.stat()
+    try:
+        os.utime(source, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))
+        assert cache.key_of(Path("/p/pocket-dock.toml"), b"x") != before
+    finally:
+        os.utime(source, ns=(info.st_atime_ns, info.st_mtime_ns))

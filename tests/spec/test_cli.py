@@ -85,7 +85,7 @@ def test_validate_reports_each_problem_and_exits_2(runner: CliRunner, tmp_path: 
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         f'{file}:3:11: sandboxes.dev.persist: expected a boolean, got "yes"',
-        f"{file}:4:8: sandboxes.dev.cpus: must be greater than 0, got -1",
+        f"{file}:4:8: sandboxes.dev.cpus: must be at least 0.01, got -1",
     ]
     assert result.stdout == ""
 
