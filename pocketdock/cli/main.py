@@ -44,7 +44,11 @@ class CliState:
 
 
 class PocketDockGroup(click.Group):
-    """Turns pocketdock's own errors into one clean line and the documented exit code."""
+    """Turns pocketdock's own errors into one clean line and the documented exit code.
+
+    Anything else that escapes a command is a bug in pocketdock: it is reported in one
+    line too (exit 1), with the traceback only under `-vv`.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         from pocketdock.errors import PocketDockError, SpecError
@@ -61,6 +65,19 @@ class PocketDockGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if getattr(ctx.find_root().obj, "verbose", 0) > 1:
+                import traceback
+
+                traceback.print_exc()
+            click.echo(
+                f"error: unexpected {type(exc).__name__}: {exc}; this is a bug in pocketdock "
+                "(run with -vv to see where)",
+                err=True,
+            )
+            ctx.exit(EXIT_RUNTIME)
 
 
 def state(ctx: click.Context) -> CliState:

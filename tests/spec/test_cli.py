@@ -135,3 +135,25 @@ def test_help_does_not_import_pydantic() -> None:
     code = "import sys, pocketdock.cli.main; print('pydantic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("verbose", [[], ["-vv"]])
+def test_a_bug_is_one_line_not_a_traceback(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verbose: list[str]
+) -> None:
+    from pocketdock.spec import loader
+
+    def broken(path: Path | None = None) -> None:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(loader, "load_project", broken)
+    (tmp_path / "pocket-dock.toml").write_text('[sandboxes.a]\nimage = "x"\n')
+
+    result = runner.invoke(cli, [*verbose, "-f", str(tmp_path / "pocket-dock.toml"), "validate"])
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: unexpected ZeroDivisionError: boom; this is a bug in pocketdock "
+        "(run with -vv to see where)"
+    )
+    assert ("Traceback" in result.stderr) == bool(verbose)
