@@ -324,7 +324,7 @@ def parse_bytes(value: int | str) -> int:
         number, unit = text[:-1], text[-1]
     try:
         return int(float(number) * _UNITS[unit])
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: "inf", or too many digits
         raise ValueError(f"not a size: {value!r} (use e.g. 512m or 2g)") from None
 
 

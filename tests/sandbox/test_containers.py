@@ -11,6 +11,7 @@ import pocketdock
 from pocketdock import labels as L
 from pocketdock.engine.client import EngineClient
 from pocketdock.engine.parse import inspect_image_ref, inspect_state
+from pocketdock.sandbox.containers import parse_bytes
 
 pytestmark = pytest.mark.engine
 
@@ -315,3 +316,17 @@ def test_pocket_dock_alias_package() -> None:
 
     assert pocket_dock.create_new_container is pocketdock.create_new_container
     assert set(pocketdock.__all__) <= set(dir(pocket_dock)) | {"__version__"}
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [("512m", 512 << 20), ("1.5g", 3 << 29), ("64MB", 64 << 20), (1024, 1024), ("100", 100)],
+)
+def test_sizes(size: int | str, expected: int) -> None:
+    assert parse_bytes(size) == expected
+
+
+@pytest.mark.parametrize("size", ["lots", "inf", "nan", "9" * 400, "1x"])
+def test_bad_sizes_are_value_errors(size: str) -> None:
+    with pytest.raises(ValueError, match="not a size"):
+        parse_bytes(size)
