@@ -10,7 +10,8 @@ The tree::
     │   │   └── ImageNotFound
     │   ├── Conflict             the request clashes with the engine's current state
     │   │   └── NameConflict     a container with that name already exists
-    │   └── EngineProtocolError  the engine's answer could not be understood
+    │   ├── EngineProtocolError  the engine's answer could not be understood
+    │   └── EngineTimeout        the engine took a request and never answered it
     ├── CommandTimeout           a command run in a sandbox outlived its timeout
     ├── SpecError                pocket-dock.toml is invalid (carries every problem found)
     └── ApplyError               a reconcile finished with one or more failed actions
@@ -72,6 +73,10 @@ class NameConflict(Conflict):
 
 class EngineProtocolError(EngineError):
     """The engine's answer was malformed: bad JSON, a truncated stream, an odd status."""
+
+
+class EngineTimeout(EngineError):
+    """The engine took a request but sent no answer in time: it is hung or overloaded."""
 
 
 class CommandTimeout(PocketDockError):

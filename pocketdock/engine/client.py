@@ -28,6 +28,7 @@ from pocketdock.errors import (
     ContainerNotFound,
     EngineError,
     EngineProtocolError,
+    EngineTimeout,
     EngineUnavailable,
     ImageNotFound,
     NameConflict,
@@ -111,7 +112,7 @@ class EngineClient:
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise _unavailable(self.endpoint, exc) from exc
         except httpx.TimeoutException as exc:
-            raise EngineError(f"engine did not answer {method} {path} in time: {exc}") from exc
+            raise EngineTimeout(f"engine did not answer {method} {path} in time: {exc}") from exc
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             raise EngineProtocolError(
                 f"connection to the engine broke during {method} {path}: {exc}"

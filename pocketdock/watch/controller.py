@@ -2,9 +2,11 @@
 
 Everything that happens only says "look again": a save of pocket-dock.toml, a write in a
 synced directory, an engine event about one of the project's containers, the periodic
-re-check, the engine coming back. Each look re-reads the file (when it changed),
-observes the engine, plans `sync` and applies only when the plan holds real changes, so
-the outcome depends on the state of the world, never on which notices arrived.
+re-check, the engine coming back. A look re-reads the file after a save was noticed,
+and the periodic re-check re-reads it when its bytes differ from the last read (which
+covers a missed file event); each look observes the engine, plans `sync` and applies
+only when the plan holds real changes, so the outcome depends on the state of the
+world, never on which notices arrived.
 
 One thread runs the loop and does all the work; watchfiles and the engine's event
 stream run in their own threads and only put notices on a queue. Bursts are coalesced
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import signal
 import sys
@@ -306,6 +309,7 @@ class Controller:
         self._blocked: set[tuple[str, str]] = set()
         self._change = ""  # what the last load changed, in declared keys
         self._invalid = False  # the file on disk is broken; the last valid one rules
+        self._read: bytes | None = None  # the file's bytes at the last load, valid or not
         self._sync_watcher: _PathWatcher | None = None
         self._spec_watcher: _PathWatcher | None = None
         self._events: EventFollower | None = None
@@ -336,11 +340,7 @@ class Controller:
         if self._stopping is not None:
             return
         if self._file_burst.take() is not None:
-            self._sync_burst.clear()  # the reconcile below syncs every rule anyway
-            was_invalid = self._invalid
-            if self._load("file changed"):
-                # After a broken save, say that the fix was taken even if nothing changes.
-                self._reconcile("file changed", self._change, announce=was_invalid)
+            self._reload("file changed")
             return
         drifts = self._drift_burst.take()
         if drifts is not None:
@@ -351,7 +351,8 @@ class Controller:
             return
         if now >= self._next_check:
             self._update_sync_watcher()  # a synced directory may have appeared
-            self._reconcile("periodic check")
+            if not (self._file_edited() and self._reload("periodic check")):
+                self._reconcile("periodic check")
             return
         changed = self._sync_burst.take()
         if changed is not None and not self._engine_down:
@@ -389,8 +390,29 @@ class Controller:
 
     # -- loading the file -------------------------------------------------------------
 
+    def _reload(self, trigger: str) -> bool:
+        """Load the file and reconcile with it; False when it is not valid (nothing done).
+
+        File changes waiting to be synced are kept when it is not valid: syncing them
+        needs only the last valid version's rules.
+        """
+        was_invalid = self._invalid
+        if not self._load(trigger):
+            return False
+        self._sync_burst.clear()  # the reconcile below syncs every rule anyway
+        # After a broken save, say that the fix was taken even if nothing changes.
+        self._reconcile(trigger, self._change, announce=was_invalid)
+        return True
+
+    def _file_edited(self) -> bool:
+        """Whether the file's bytes differ from those of the last load."""
+        current = _read_bytes(self.file)
+        return current is not None and current != self._read
+
     def _load(self, trigger: str) -> bool:
         """Re-read the file; False (with its problems printed) when it is not valid."""
+        # Read before the loader does: a save in between makes the next check reload.
+        self._read = _read_bytes(self.file)
         try:
             spec = load_project(self.file)
         except SpecError as exc:
@@ -565,7 +587,8 @@ class Controller:
         self._events.start()
 
     def _update_sync_watcher(self) -> None:
-        sources = sorted(p for p in self.filesync.sources() if p.is_dir())
+        # os.path.isdir, unlike Path.is_dir on 3.11, says False for any OSError.
+        sources = sorted(p for p in self.filesync.sources() if os.path.isdir(p))
         current = self._sync_watcher
         if current is not None and current.paths == sources:
             return
@@ -627,6 +650,13 @@ class Controller:
             return
         self._report_apply(f"{reason}", "down on exit", result, time.perf_counter() - started)
         self.reporter.emit("stop", f"{reason}: stopped watching", reason=reason)
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _running_by_sandbox(containers: Iterable[ObservedContainer]) -> dict[str, str]:

@@ -8,13 +8,18 @@ API rather than a bind mount means it also works with a remote engine.
 
 The first sync into a container (at start, and whenever the sandbox's container is
 re-created and so has a new id) is by content: the container's own files are hashed
-with `sha256sum` inside it, so files it already holds are not sent again. When that
-command is missing or fails, everything is sent. Deletes need `rm` in the sandbox.
+with `sha256sum` inside it, so files it already holds are not sent again. Only regular
+files are hashed there: a FIFO, device or symlink at a synced path counts as differing
+and is replaced. When that command is missing, fails or takes over `HASH_TIMEOUT`
+seconds, everything is sent. Deletes need `rm` in the sandbox.
 
 Deletes: only files this process saw on the host and that then disappeared are removed
 from the container; files that exist only in the container (built there, or ignored on
 the host) are left alone, except that a directory deleted on the host is removed from
-the container as a whole, with whatever it held there.
+the container as a whole, with whatever it held there. A delete that failed is retried
+by the next sync into the same container. When a directory under the source cannot be
+listed (EIO, EACCES, a stale NFS handle), that rule's sync fails for this pass and
+deletes nothing, since a partial listing would make its contents look deleted.
 Note that a file deleted while watch was not running is not removed from the container,
 and that changes made inside the container are not noticed after the first sync.
 
@@ -30,7 +35,10 @@ git, a file inside an ignored directory cannot be re-included by a negated patte
 
 Modes: the permission bits are sent with each file; a change of mode alone is sent once
 watch sees it, but the first comparison with a container's files looks at content only.
-Files are owned by root in the sandbox. Each batch is built in memory.
+Files are owned by root in the sandbox. Each batch is built in memory. A file is read
+without following symlinks and only while it is still the file that was listed, so one
+swapped for a symlink mid-sync is never read through. Names that are not UTF-8 cannot
+be passed through the engine's JSON API and are skipped (reported once per rule).
 """
 
 from __future__ import annotations
@@ -64,7 +72,15 @@ ALWAYS_IGNORED = frozenset({".git", STATE_DIR})
 # Keep each command line the container runs well under the kernel's argument limit.
 MAX_ARGV_BYTES = 96 * 1024
 
-_HASH_SCRIPT = 'cd "$1" 2>/dev/null || exit 0; shift; sha256sum "$@" 2>/dev/null; exit 0'
+# Only regular files are hashed: reading a FIFO or a link to /dev/zero would never end.
+# The arguments are filtered in place (each original is shifted off, kept ones appended).
+_HASH_SCRIPT = (
+    'cd "$1" 2>/dev/null || exit 0; shift; n=$#; while [ "$n" -gt 0 ]; do f=$1; shift; '
+    'n=$((n - 1)); if [ -f "$f" ] && [ ! -L "$f" ]; then set -- "$@" "$f"; fi; done; '
+    '[ "$#" -gt 0 ] && sha256sum "$@" 2>/dev/null; exit 0'
+)
+# Seconds one hashing command may take; past that everything is sent instead.
+HASH_TIMEOUT = 120.0
 
 
 # ---------------------------------------------------------------------------- .gitignore
@@ -241,23 +257,40 @@ class HostEntry:
     mode: int  # permission bits
     digest: str  # sha256 of the content; for a link, of its target text
     link: str = ""
+    identity: tuple[int, int] = (0, 0)  # (st_dev, st_ino) of the file that was hashed
 
 
-def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
-    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
+StatKey = tuple[int, int, int, int, int]
+
+
+def _stat_key(st: os.stat_result) -> StatKey:
+    return (st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, st.st_mode)
+
+
+class ScanError(PocketDockError):
+    """A directory under a synced source could not be listed; the scan is incomplete."""
 
 
 def _walk(
-    directory: Path, rel: str, stack: list[IgnoreFile]
+    directory: Path, rel: str, stack: list[IgnoreFile], skipped: list[str]
 ) -> Iterator[tuple[str, Path, os.stat_result]]:
+    """The files and links below `directory`; names that are not UTF-8 go to `skipped`.
+
+    Raises `ScanError` when a directory cannot be listed, because a partial listing
+    would make everything below it look deleted. A subdirectory that vanished since
+    its parent was listed is simply gone.
+    """
     own = load_ignore_file(directory)
     if own is not None:
         stack = [*stack, own]
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError as exc:
-        logger.warning("cannot read %s: %s", directory, exc)
+    except FileNotFoundError:
+        if not rel:
+            raise ScanError(f"sync source {directory} vanished") from None
         return
+    except OSError as exc:
+        raise ScanError(f"cannot read directory {directory}: {exc.strerror or exc}") from exc
     for entry in entries:
         path = Path(entry.path)
         try:
@@ -268,14 +301,50 @@ def _walk(
         if is_ignored(stack, path, is_dir):
             continue
         child = f"{rel}/{entry.name}" if rel else entry.name
+        if not _is_utf8(entry.name):
+            # The engine's API carries paths as JSON strings, so the name cannot be
+            # named in a command in the container.
+            skipped.append(child)
+            continue
         if is_dir:
-            yield from _walk(path, child, stack)
+            yield from _walk(path, child, stack, skipped)
         elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
             yield child, path, st
 
 
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, kept as surrogates by os.scandir
+        return False
+    return True
+
+
+def printable(rel: str) -> str:
+    """A path that may hold undecodable bytes, with those shown as `\\xNN`."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+
+
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def read_regular(path: Path, identity: tuple[int, int]) -> tuple[bytes, os.stat_result] | None:
+    """The contents of `path` if it is still the regular file (st_dev, st_ino) `identity`.
+
+    Opened without following a symlink and without blocking on a FIFO, so a file
+    swapped for either since it was listed is never read through; None then.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None  # gone, or now a symlink (ELOOP)
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != identity:
+            return None
+        return handle.read(), st
 
 
 class HostScanner:
@@ -284,19 +353,23 @@ class HostScanner:
     def __init__(self, source: Path, ignore_root: Path | None = None) -> None:
         self.source = source
         self.ignore_root = ignore_root
-        self._cache: dict[str, tuple[tuple[int, int, int, int], HostEntry]] = {}
+        self._cache: dict[str, tuple[StatKey, HostEntry]] = {}
+        self.skipped: list[str] = []  # names of the last scan that are not UTF-8
 
     def scan(self, changed: Iterable[str] = ()) -> dict[str, HostEntry]:
         """Every file and link not ignored, by path relative to the source, posix style.
 
         Files whose size, mtime, inode and mode are unchanged keep their cached hash,
         unless their relative path is in `changed` (what the file watcher reported).
+        Names that are not UTF-8 are left out and listed in `skipped`. Raises
+        `ScanError` when a directory cannot be listed.
         """
         forced = set(changed)
         stack = ancestor_ignores(self.source, self.ignore_root)
         found: dict[str, HostEntry] = {}
-        cache: dict[str, tuple[tuple[int, int, int, int], HostEntry]] = {}
-        for rel, path, st in _walk(self.source, "", stack):
+        cache: dict[str, tuple[StatKey, HostEntry]] = {}
+        skipped: list[str] = []
+        for rel, path, st in _walk(self.source, "", stack, skipped):
             key = _stat_key(st)
             cached = self._cache.get(rel)
             if cached is not None and cached[0] == key and rel not in forced:
@@ -307,6 +380,7 @@ class HostScanner:
                 found[rel] = entry
                 cache[rel] = (key, entry)
         self._cache = cache
+        self.skipped = skipped
         return found
 
 
@@ -315,10 +389,14 @@ def _host_entry(path: Path, st: os.stat_result) -> HostEntry | None:
     try:
         if stat.S_ISLNK(st.st_mode):
             target = os.readlink(path)
-            return HostEntry("link", mode, _digest(target.encode()), target)
-        return HostEntry("file", mode, _digest(path.read_bytes()))
+            return HostEntry("link", mode, _digest(os.fsencode(target)), target)
     except OSError:
         return None  # vanished or unreadable; the next scan sees it again
+    identity = (st.st_dev, st.st_ino)
+    read = read_regular(path, identity)
+    if read is None:
+        return None  # changed kind since it was listed; the next scan sees it again
+    return HostEntry("file", mode, _digest(read[0]), identity=identity)
 
 
 # ---------------------------------------------------------------------------- one rule
@@ -376,6 +454,10 @@ class RuleSync:
         self.scanner = HostScanner(self.source, ignore_root)
         self.container_id: str | None = None
         self.manifest: dict[str, Sent] = {}
+        # Host paths deleted but not yet removed from container `_pending_in`. Kept
+        # across `forget`, since comparing by content only looks at the host's files.
+        self.pending: set[str] = set()
+        self._pending_in: str | None = None
 
     def forget(self) -> None:
         """Drop what is known about the container; the next sync compares by content."""
@@ -395,23 +477,28 @@ class RuleSync:
         initial = container_id != self.container_id
         if initial:
             self.forget()
+            if self._pending_in != container_id:
+                self.pending = set()  # a new container never held them
             self.manifest = self._read_back(container_id, host)
             self.container_id = container_id
 
         to_send = [rel for rel, entry in host.items() if not self._holds(rel, entry)]
-        gone = [rel for rel in self.manifest if rel not in host]
+        gone = sorted({*self.manifest, *self.pending} - host.keys())
         deletes = self._deletions(gone)
         # A path that still exists on the host but is now ignored is left alone, and
-        # forgotten like the deleted ones.
+        # forgotten like the deleted ones; the others stay pending until removed.
         for rel in gone:
-            del self.manifest[rel]
+            self.manifest.pop(rel, None)
+        self.pending, self._pending_in = set(gone), container_id
         if not to_send and not deletes:
+            self.pending = set()
             return None
 
         try:
             # Deleting first lets a path change kind: a file that became a directory.
             if deletes:
                 self._delete(container_id, deletes)
+            self.pending = set()
             sent = self._send(container_id, host, to_send)
         except BaseException:
             self.forget()  # unsure what arrived; compare by content next time
@@ -463,7 +550,7 @@ class RuleSync:
         for batch in _batches(files, MAX_ARGV_BYTES):
             argv = ["sh", "-c", _HASH_SCRIPT, "sh", self.target, *(f"./{r}" for r in batch)]
             try:
-                result = container.run(argv)
+                result = container.run(argv, timeout=HASH_TIMEOUT)
             except ENGINE_GONE:
                 raise
             except PocketDockError as exc:
@@ -496,7 +583,7 @@ def _batches(items: list[str], limit: int) -> Iterator[list[str]]:
     batch: list[str] = []
     size = 0
     for item in items:
-        cost = len(item.encode()) + 4
+        cost = len(os.fsencode(item)) + 4
         if batch and size + cost > limit:
             yield batch
             batch, size = [], 0
@@ -522,21 +609,33 @@ def _archive(
             entry = host[rel]
             info = tarfile.TarInfo(f"{prefix}/{rel}" if prefix else rel)
             info.mode = entry.mode
-            try:
-                info.mtime = (source / rel).lstat().st_mtime
-                if entry.kind == "link":
-                    info.type = tarfile.SYMTYPE
-                    info.linkname = entry.link
-                    tar.addfile(info)
-                    sent[rel] = Sent(entry.digest, entry.mode)
-                    continue
-                data = (source / rel).read_bytes()
-            except OSError:
-                continue  # vanished since the scan; the next scan deletes it
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-            sent[rel] = Sent(_digest(data), entry.mode)
+            data = _member_data(source / rel, entry, info)
+            if data is None:
+                continue  # vanished or swapped since the scan; the next scan sees it
+            tar.addfile(info, io.BytesIO(data) if entry.kind == "file" else None)
+            sent[rel] = Sent(_digest(data) if entry.kind == "file" else entry.digest, entry.mode)
     return buffer.getvalue(), sent
+
+
+def _member_data(path: Path, entry: HostEntry, info: tarfile.TarInfo) -> bytes | None:
+    """Fill in `info` for `entry`; the file's bytes (b"" for a link), None to skip it."""
+    if entry.kind == "link":
+        try:
+            info.mtime = path.lstat().st_mtime
+        except OSError:
+            return None
+        info.type = tarfile.SYMTYPE
+        info.linkname = entry.link
+        return b""
+    # Only the very file that was scanned is sent: had it become a symlink, reading
+    # through it would copy whatever it points at on the host into the sandbox.
+    read = read_regular(path, entry.identity)
+    if read is None:
+        return None
+    data, st = read
+    info.mtime = st.st_mtime
+    info.size = len(data)
+    return data
 
 
 # ---------------------------------------------------------------------------- all rules
@@ -559,13 +658,15 @@ class FileSync:
     """Every `sync` rule of a project, each with its own `RuleSync`.
 
     `set_rules` is called with each valid spec; rules that stay keep what they know.
-    A rule that keeps failing the same way is reported once, until it works again.
+    A rule that keeps failing the same way is reported once, until it works again;
+    so are the file names a rule skips because they are not UTF-8.
     """
 
     client: EngineClient
     ignore_root: Path | None = None
     rules: dict[tuple[str, str, str], RuleSync] = field(default_factory=dict)
     _failing: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    _skipping: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def set_rules(self, rules: Mapping[str, Sequence[SyncRule]]) -> None:
         wanted = {
@@ -579,6 +680,7 @@ class FileSync:
             for key, rule in wanted.items()
         }
         self._failing = {k: v for k, v in self._failing.items() if k in self.rules}
+        self._skipping = {k: v for k, v in self._skipping.items() if k in self.rules}
 
     def sources(self) -> set[Path]:
         return {r.source for r in self.rules.values()}
@@ -589,7 +691,7 @@ class FileSync:
         """Sync every rule whose sandbox has a running container (`containers`: name -> id).
 
         With `changed` (paths the file watcher reported) only the rules whose source
-        holds one of them are looked at. The errors of `ENGINE_GONE` propagate; any
+        holds one of them are looked at. The errors in `ENGINE_GONE` propagate; any
         other failure is reported per rule.
         """
         paths = None if changed is None else [Path(p) for p in changed]
@@ -610,6 +712,9 @@ class FileSync:
             result = self._one(key, rule, container_id, hints)
             if result is not None:
                 results.append(result)
+            skipped = self._skipped(key, rule)
+            if skipped is not None:
+                results.append(skipped)
         return results
 
     def _one(
@@ -619,7 +724,7 @@ class FileSync:
             report = rule.sync(container_id, hints)
         except ENGINE_GONE:
             raise
-        except (PocketDockError, OSError) as exc:
+        except (PocketDockError, OSError, UnicodeError) as exc:
             error = str(exc)
             if self._failing.get(key) == error:
                 return None
@@ -627,3 +732,16 @@ class FileSync:
             return SyncFailure(rule.sandbox, rule.target, error)
         self._failing.pop(key, None)
         return report
+
+    def _skipped(self, key: tuple[str, str, str], rule: RuleSync) -> SyncFailure | None:
+        """One report when a rule starts skipping names that are not UTF-8."""
+        names = rule.scanner.skipped
+        if not names:
+            self._skipping.pop(key, None)
+            return None
+        if key in self._skipping:
+            return None
+        more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+        error = f"skipped a name that is not UTF-8: {printable(names[0])}{more}"
+        self._skipping[key] = error
+        return SyncFailure(rule.sandbox, rule.target, error)
