@@ -40,6 +40,7 @@ from pocketdock.engine.parse import (
 from pocketdock.errors import ContainerNotFound, NameConflict, NotFound, PocketDockError
 from pocketdock.sandbox import instances
 from pocketdock.sandbox.security import mount_refusal
+from pocketdock.sandbox.sizes import parse_bytes
 
 DEFAULT_IMAGE = "python:3.12-slim"
 KEEP_ALIVE = ("sleep", "infinity")
@@ -309,23 +310,6 @@ def _container_config(
     if workdir:
         config["WorkingDir"] = workdir
     return config
-
-
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-
-
-def parse_bytes(value: int | str) -> int:
-    """`512m`, `1.5g`, `1024` -> bytes (binary units, as the engines use)."""
-    if isinstance(value, int):
-        return value
-    text = value.strip().lower().removesuffix("b") if value.strip().lower() != "b" else "1"
-    number, unit = text, ""
-    if text and text[-1] in _UNITS:
-        number, unit = text[:-1], text[-1]
-    try:
-        return int(float(number) * _UNITS[unit])
-    except (ValueError, OverflowError):  # OverflowError: "inf", or too many digits
-        raise ValueError(f"not a size: {value!r} (use e.g. 512m or 2g)") from None
 
 
 def create_new_container(

@@ -8,7 +8,6 @@ these raw models into the effective ones of `pocketdock.spec.effective`.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,6 +20,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from pocketdock.sandbox.sizes import SizeTooLarge, parse_bytes
+
 # Names end up in container names and image repositories (`pocketdock/<project>/<name>`),
 # so they follow the engines' rule for a repository path component.
 NAME_PATTERN = r"^[a-z0-9]+(?:(?:_|__|-+)[a-z0-9]+)*$"
@@ -30,11 +31,7 @@ NAME_RULE = (
     "with a letter or digit (at most 63 characters)"
 )
 MIN_MEM_BYTES = 6 * 1024 * 1024
-MAX_MEM_BYTES = 2**63 - 1  # the engine reads the limit as a signed 64-bit integer
 RESERVED_LABEL_PREFIX = "pocketdock."
-
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
 def _image_ref(value: str) -> str:
@@ -61,15 +58,14 @@ def _label_key(value: str) -> str:
 
 def parse_size(value: str) -> int:
     """Bytes in a Docker-style size (`512m`, `1.5g`, `1024k`); binary units, any case."""
-    match = _SIZE_RE.match(value.strip())
-    if match is None:
+    try:
+        return parse_bytes(value)
+    except SizeTooLarge:
+        raise PydanticCustomError("mem_limit", "is larger than any engine accepts") from None
+    except ValueError:
         raise PydanticCustomError(
             "mem_limit", 'expected a size like "512m" or "1g", got {value}', {"value": value}
-        )
-    size = float(match.group(1)) * _UNITS[match.group(2).lower()]
-    if size > MAX_MEM_BYTES:  # also catches a number too long to be a float
-        raise PydanticCustomError("mem_limit", "is larger than any engine accepts")
-    return int(size)
+        ) from None
 
 
 def _mem_limit_str(value: str) -> str:

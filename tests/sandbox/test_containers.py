@@ -11,7 +11,7 @@ import pocketdock
 from pocketdock import labels as L
 from pocketdock.engine.client import EngineClient
 from pocketdock.engine.parse import inspect_image_ref, inspect_state
-from pocketdock.sandbox.containers import parse_bytes
+from pocketdock.sandbox.sizes import SizeTooLarge, parse_bytes
 
 pytestmark = pytest.mark.engine
 
@@ -326,7 +326,13 @@ def test_sizes(size: int | str, expected: int) -> None:
     assert parse_bytes(size) == expected
 
 
-@pytest.mark.parametrize("size", ["lots", "inf", "nan", "9" * 400, "1x"])
+@pytest.mark.parametrize("size", ["lots", "inf", "nan", "1x", "-1g", "1e3"])
 def test_bad_sizes_are_value_errors(size: str) -> None:
     with pytest.raises(ValueError, match="not a size"):
+        parse_bytes(size)
+
+
+@pytest.mark.parametrize("size", ["9" * 400, "99999999999t"])
+def test_sizes_beyond_any_engine(size: str) -> None:
+    with pytest.raises(SizeTooLarge):
         parse_bytes(size)
