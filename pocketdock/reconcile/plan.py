@@ -97,6 +97,9 @@ class PlanOptions:
     recreate: frozenset[str] = frozenset()
     prune_persistent: bool = False
     destroy: bool = False
+    # Declared sandboxes not to create or start this time (watch's backoff for a sandbox
+    # that keeps stopping); they get a noop saying so.
+    hold: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -151,9 +154,18 @@ class _Planner:
         actions: list[Action] = []
         for name, sandbox in self.spec.sandboxes.items():
             if self._selected(name):
-                actions += self._plan_declared(sandbox, groups.get(name, []))
+                actions += self._held(self._plan_declared(sandbox, groups.get(name, [])))
         orphans = [self._plan_orphan(c) for c in self._orphans()]
         return self._plan_builds(actions) + actions + orphans
+
+    def _held(self, actions: list[Action]) -> list[Action]:
+        restores = (ActionKind.CREATE, ActionKind.RESUME)
+        return [
+            replace(a, kind=ActionKind.NOOP, reason=f"{a.reason}; restart held back")
+            if a.kind in restores and a.sandbox in self.options.hold
+            else a
+            for a in actions
+        ]
 
     def _selected(self, name: str | None) -> bool:
         names = self.options.names

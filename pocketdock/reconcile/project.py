@@ -9,7 +9,7 @@ finds the work done.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pocketdock.engine.client import EngineClient, get_client
@@ -176,12 +176,18 @@ class Project:
         self,
         prune_persistent: bool = False,
         *,
+        hold: Iterable[str] = (),
         parallel: int = DEFAULT_PARALLEL,
         on_event: EventHandler | None = None,
         on_wait: Callable[[str], None] | None = None,
     ) -> ApplyResult:
-        """`up`, plus stop what is declared stopped and clear out undeclared containers."""
-        options = self._options("sync", None, prune_persistent=prune_persistent)
+        """`up`, plus stop what is declared stopped and clear out undeclared containers.
+
+        Sandboxes in `hold` are neither created nor started this time.
+        """
+        options = replace(
+            self._options("sync", None, prune_persistent=prune_persistent), hold=frozenset(hold)
+        )
         return self._apply(options, parallel=parallel, on_event=on_event, on_wait=on_wait)
 
     def down(

@@ -48,7 +48,7 @@ from pocketdock.reconcile.plan import Action, ActionKind, PlanOptions, plan
 from pocketdock.reconcile.project import Project
 from pocketdock.spec.effective import ProjectSpec
 from pocketdock.spec.loader import load_project, project_id
-from pocketdock.watch.debounce import Coalescer
+from pocketdock.watch.debounce import Coalescer, RestoreBackoff
 from pocketdock.watch.events import (
     ENGINE_GONE,
     Drift,
@@ -62,6 +62,8 @@ from pocketdock.watch.filesync import ALWAYS_IGNORED, FileSync, SyncFailure, Syn
 logger = logging.getLogger("pocketdock.watch")
 
 QUIET_KINDS = (ActionKind.NOOP, ActionKind.BLOCKED)
+# What bringing back a stopped or removed sandbox takes; these are what backoff delays.
+RESTORE_KINDS = (ActionKind.RESUME, ActionKind.CREATE)
 # What an engine event means for the sandbox, for the "why" of a drift line.
 DRIFT_WORDS = {
     "create": "created",
@@ -94,6 +96,7 @@ class WatchOptions:
     drift_max_wait: float = 1.0
     min_backoff: float = 0.5  # retry pauses while the engine is away
     max_backoff: float = 8.0
+    watcher_check: float = 1.0  # seconds between looks at whether the file watchers still see
 
 
 # ---------------------------------------------------------------------------- output
@@ -238,7 +241,16 @@ _Message = Notice | _FilesChanged | _Stop
 
 
 class _PathWatcher:
-    """watchfiles in a thread, putting `_FilesChanged` on the controller's queue."""
+    """watchfiles in a thread, putting `_FilesChanged` on the controller's queue.
+
+    A watched directory that is removed and made again is a new directory the thread
+    does not see (it stays alive but hears nothing more), and a thread can die, for
+    want of inotify watches say; `moved` and `dead` tell the controller to start a new
+    watcher. Each directory's identity is taken just before the thread starts, so one
+    replaced while it starts counts as moved at the next look. A watched directory
+    reported deleted counts as moved too: a new one made at once may get the old one's
+    inode number back, and then only that report tells them apart.
+    """
 
     def __init__(
         self,
@@ -254,6 +266,8 @@ class _PathWatcher:
         self._put = put
         self._recursive = recursive
         self._accept = accept
+        self._identities = [_identity(p) for p in self.paths]
+        self._lost = threading.Event()  # a watched directory itself was deleted
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"pocketdock-{kind}", daemon=True)
         self._thread.start()
@@ -270,13 +284,36 @@ class _PathWatcher:
                 recursive=self._recursive,
                 raise_interrupt=False,
             ):
+                if any(
+                    c == watchfiles.Change.deleted and Path(p) in self.paths for c, p in changes
+                ):
+                    self._lost.set()
                 self._put(_FilesChanged(self.kind, tuple(Path(p) for _, p in changes)))
         except (OSError, RuntimeError) as exc:  # a watched path vanished
             logger.warning("stopped watching %s: %s", ", ".join(map(str, self.paths)), exc)
 
+    def moved(self) -> bool:
+        """Whether a watched directory is gone or is no longer the one watched (one stat each)."""
+        if self._lost.is_set():
+            return True
+        pairs = zip(self.paths, self._identities, strict=True)
+        return any(_identity(path) != known for path, known in pairs)
+
+    @property
+    def dead(self) -> bool:
+        return not self._thread.is_alive() and not self._stop.is_set()
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=3)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 # ---------------------------------------------------------------------------- controller
@@ -301,11 +338,14 @@ class Controller:
         self._drift_burst: Coalescer[Drift] = Coalescer(
             options.drift_settle, options.drift_max_wait
         )
+        self._restores = RestoreBackoff()
+        self._restore_at: float | None = None  # when a held-back restore is due
         self._stopping: str | None = None
         self._engine_down = False
         self._backoff = options.min_backoff
         self._retry_at: float | None = None
         self._next_check = time.monotonic() + options.interval
+        self._watcher_check = time.monotonic() + options.watcher_check
         self._blocked: set[tuple[str, str]] = set()
         self._change = ""  # what the last load changed, in declared keys
         self._invalid = False  # the file on disk is broken; the last valid one rules
@@ -339,6 +379,9 @@ class Controller:
         now = time.monotonic()
         if self._stopping is not None:
             return
+        if now >= self._watcher_check:
+            self._watcher_check = now + self.options.watcher_check
+            self._renew_watchers(dead_too=now >= self._next_check)
         if self._file_burst.take() is not None:
             self._reload("file changed")
             return
@@ -346,11 +389,13 @@ class Controller:
         if drifts is not None:
             self._reconcile("drift", describe_drift(drifts))
             return
+        if self._restore_at is not None and now >= self._restore_at:
+            self._reconcile("backoff over")
+            return
         if self._retry_at is not None and now >= self._retry_at:
             self._reconcile("engine back" if self._engine_down else "event stream reconnected")
             return
         if now >= self._next_check:
-            self._update_sync_watcher()  # a synced directory may have appeared
             if not (self._file_edited() and self._reload("periodic check")):
                 self._reconcile("periodic check")
             return
@@ -364,6 +409,8 @@ class Controller:
             self._drift_burst.deadline(),
             self._sync_burst.deadline(),
             self._retry_at,
+            self._restore_at,
+            self._watcher_check,
             self._next_check,
         ]
         wake = min(d for d in deadlines if d is not None)
@@ -420,6 +467,7 @@ class Controller:
             self._invalid = True
             return False
         self._invalid = False
+        self._restores.reset()  # an edit may be what makes a crashing sandbox work
         self._change = describe_change(self.spec, spec)
         self.spec = spec
         self.project = Project.from_spec(spec, socket_path=self.options.socket_path)
@@ -432,7 +480,7 @@ class Controller:
 
     def _reconcile(self, trigger: str, detail: str = "", *, announce: bool = False) -> None:
         """Observe, plan `sync`, apply when the plan holds changes, then sync files."""
-        self._retry_at = None
+        self._retry_at = self._restore_at = None
         self._next_check = time.monotonic() + self.options.interval
         if self.project is None or self.spec is None:
             return
@@ -443,9 +491,12 @@ class Controller:
             actions = plan(self.spec, observed, PlanOptions(command="sync"))
             self._report_blocked(actions)
             containers = observed.containers
+            held = self._held_back(actions)
+            if held:
+                actions = plan(self.spec, observed, PlanOptions(command="sync", hold=held))
             result = None
             if any(a.kind not in QUIET_KINDS for a in actions):
-                result = self.project.sync(on_wait=self._waiting)
+                result = self._apply(held)
                 containers = self._observe_containers()
             if result is not None and (result.changed or result.failed):
                 self._report_apply(trigger, detail, result, time.perf_counter() - started)
@@ -459,6 +510,35 @@ class Controller:
         except Exception as exc:  # watch must outlive any one failed look
             logger.debug("%s failed", trigger, exc_info=True)
             self.reporter.emit("error", f"{trigger}: {exc}", problem=True, error=str(exc))
+
+    def _held_back(self, actions: Sequence[Action]) -> frozenset[str]:
+        """Sandboxes whose restore waits for their backoff; says so once per pause."""
+        waits = {
+            a.sandbox: self._restores.wait(a.sandbox)
+            for a in actions
+            if a.kind in RESTORE_KINDS and a.sandbox
+        }
+        held = {name: wait for name, wait in waits.items() if wait > 0}
+        for name, wait in held.items():
+            if self._restores.announce(name):
+                self.reporter.emit(
+                    "backoff",
+                    f"{name} keeps stopping; restarting it again in {wait:.0f} s",
+                    sandbox=name,
+                    seconds=round(wait, 1),
+                )
+        if held:
+            self._restore_at = time.monotonic() + min(held.values())
+        return frozenset(held)
+
+    def _apply(self, held: frozenset[str]) -> ApplyResult:
+        """`sync`, leaving the sandboxes in `held` down; records each restore."""
+        assert self.project is not None
+        result = self.project.sync(hold=held, on_wait=self._waiting)
+        for outcome in result.changed:
+            if outcome.action.kind in RESTORE_KINDS and outcome.action.sandbox:
+                self._restores.restored(outcome.action.sandbox)
+        return result
 
     def _observe_containers(self) -> tuple[ObservedContainer, ...]:
         items = self.client.list_containers(labels={labels.PROJECT_ID: self.project_id})
@@ -569,14 +649,7 @@ class Controller:
     # -- threads and signals ----------------------------------------------------------
 
     def _start_threads(self) -> None:
-        name = self.file.name
-        self._spec_watcher = _PathWatcher(
-            "spec",
-            [self.file.resolve().parent],
-            self._queue.put,
-            recursive=False,
-            accept=lambda path: path.name == name,
-        )
+        self._start_spec_watcher()
         self._events = EventFollower(
             self.client,
             self.project_id,
@@ -586,12 +659,50 @@ class Controller:
         )
         self._events.start()
 
-    def _update_sync_watcher(self) -> None:
+    def _start_spec_watcher(self) -> None:
+        name = self.file.name
+        self._spec_watcher = _PathWatcher(
+            "spec",
+            [self.file.resolve().parent],
+            self._queue.put,
+            recursive=False,
+            accept=lambda path: path.name == name,
+        )
+
+    def _renew_watchers(self, *, dead_too: bool) -> None:
+        """Start new file watchers where the old ones no longer see their directories.
+
+        What changed while no watcher saw it is looked at as if just reported: the
+        file is reloaded and the renewed sources are synced. A watcher whose thread
+        died is only replaced when `dead_too` (at the periodic check), so one that
+        cannot start (out of inotify watches) costs one warning per interval.
+        Note that the project directory itself gone does not stop watch; the file is
+        then read again only once it is back.
+        """
+        spec = self._spec_watcher
+        there = os.path.isdir(self.file.resolve().parent)
+        if spec is not None and there and (spec.moved() or (dead_too and spec.dead)):
+            spec.stop()
+            self._start_spec_watcher()
+            self._file_burst.add(self.file)
+        sync = self._sync_watcher
+        started = self._update_sync_watcher(force=sync is not None and dead_too and sync.dead)
+        if started:
+            self._sync_burst.extend(started)
+
+    def _update_sync_watcher(self, *, force: bool = False) -> Sequence[Path]:
+        """Watch the synced directories that exist now; those of a new watcher, if one started.
+
+        The watcher is kept while it watches the same directories, the very ones it
+        started on, unless `force`.
+        """
         # os.path.isdir, unlike Path.is_dir on 3.11, says False for any OSError.
         sources = sorted(p for p in self.filesync.sources() if os.path.isdir(p))
         current = self._sync_watcher
-        if current is not None and current.paths == sources:
-            return
+        if current is not None and current.paths == sources and not force and not current.moved():
+            return ()
+        if current is None and not sources:
+            return ()
         if current is not None:
             current.stop()
         self._sync_watcher = (
@@ -605,6 +716,7 @@ class Controller:
             if sources
             else None
         )
+        return sources
 
     def _stop_threads(self) -> None:
         for watcher in (self._spec_watcher, self._sync_watcher):

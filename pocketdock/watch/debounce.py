@@ -75,3 +75,70 @@ class Coalescer(Generic[T]):
     def clear(self) -> None:
         self._items = {}
         self._first = self._last = None
+
+
+class RestoreBackoff:
+    """When to restore a sandbox that keeps stopping: at once, or after a growing pause.
+
+    A sandbox whose command exits at once would otherwise be restored, stop and be
+    restored again about once a second for as long as watch runs. Restores of one
+    sandbox form a streak while each comes less than `stay_up` seconds after the one
+    before it (counted from that restore to the moment the sandbox was next seen down).
+    The first `burst` restores of a streak are immediate; after them the sandbox waits
+    `first` seconds, then twice as long each time, up to `most`. A sandbox that stayed up
+    for `stay_up` seconds starts a new streak, and `reset` (the file changed) forgets
+    every streak. Like `Coalescer`, it reads time only through `clock`.
+    """
+
+    def __init__(
+        self,
+        burst: int = 3,
+        first: float = 2.0,
+        most: float = 60.0,
+        stay_up: float = 20.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.burst = burst
+        self.first = first
+        self.most = most
+        self.stay_up = stay_up
+        self._clock = clock
+        self._streaks: dict[str, tuple[int, float]] = {}  # restores so far, the last one's time
+        self._down_at: dict[str, float] = {}  # first seen down since its last restore
+        self._announced: set[str] = set()  # holds already reported
+
+    def wait(self, sandbox: str) -> float:
+        """Seconds until `sandbox`, seen down now, may be restored; 0 for at once."""
+        streak = self._streak(sandbox, self._down_at.setdefault(sandbox, self._clock()))
+        if streak is None or streak[0] < self.burst:
+            return 0.0
+        delay = min(self.first * 2.0 ** (streak[0] - self.burst), self.most)
+        return max(0.0, self._down_at[sandbox] + delay - self._clock())
+
+    def announce(self, sandbox: str) -> bool:
+        """True the first time it is asked about a sandbox's current hold."""
+        if sandbox in self._announced:
+            return False
+        self._announced.add(sandbox)
+        return True
+
+    def restored(self, sandbox: str) -> None:
+        """Record that `sandbox` was just restored."""
+        now = self._clock()
+        streak = self._streak(sandbox, self._down_at.pop(sandbox, now))
+        self._streaks[sandbox] = (streak[0] + 1 if streak else 1, now)
+        self._announced.discard(sandbox)
+
+    def reset(self) -> None:
+        self._streaks.clear()
+        self._down_at.clear()
+        self._announced.clear()
+
+    def _streak(self, sandbox: str, down_at: float) -> tuple[int, float] | None:
+        """The sandbox's streak, or None when there is none or it stayed up long enough."""
+        streak = self._streaks.get(sandbox)
+        if streak is not None and down_at - streak[1] >= self.stay_up:
+            del self._streaks[sandbox]  # whatever stops it now is something new
+            return None
+        return streak

@@ -19,7 +19,8 @@ the host) are left alone, except that a directory deleted on the host is removed
 the container as a whole, with whatever it held there. A delete that failed is retried
 by the next sync into the same container. When a directory under the source cannot be
 listed (EIO, EACCES, a stale NFS handle), that rule's sync fails for this pass and
-deletes nothing, since a partial listing would make its contents look deleted.
+deletes nothing, since a partial listing would make its contents look deleted; so does
+a `.gitignore` that cannot be read, since sending what it ignores cannot be undone.
 Note that a file deleted while watch was not running is not removed from the container,
 and that changes made inside the container are not noticed after the first sync.
 
@@ -216,10 +217,18 @@ class IgnoreFile:
 
 
 def load_ignore_file(directory: Path) -> IgnoreFile | None:
+    """The `.gitignore` of `directory`, None when it has none.
+
+    Raises `ScanError` when there is one that cannot be read: going on without its
+    patterns would send the very files it keeps out of the sandbox.
+    """
+    path = directory / IGNORE_FILE
     try:
-        text = (directory / IGNORE_FILE).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None  # none there, or not a file git would read either
+    except OSError as exc:
+        raise ScanError(f"cannot read {path}: {exc.strerror or exc}") from exc
     patterns = parse_gitignore(text)
     return IgnoreFile(directory, tuple(patterns)) if patterns else None
 
@@ -277,8 +286,8 @@ def _walk(
     """The files and links below `directory`; names that are not UTF-8 go to `skipped`.
 
     Raises `ScanError` when a directory cannot be listed, because a partial listing
-    would make everything below it look deleted. A subdirectory that vanished since
-    its parent was listed is simply gone.
+    would make everything below it look deleted, and when a `.gitignore` cannot be
+    read. A subdirectory that vanished since its parent was listed is simply gone.
     """
     own = load_ignore_file(directory)
     if own is not None:

@@ -60,6 +60,16 @@ def test_reconcile_same_hash_stopped_resumes() -> None:
     )
 
 
+def test_reconcile_held_sandboxes_are_neither_started_nor_created() -> None:
+    spec = project(*SPEC.sandboxes.values(), sandbox("new"))
+    state = observed(spec, container(spec, "dev", state="exited"), container(spec, "web"))
+    assert golden(spec, state, command="sync", hold=frozenset({"dev", "new"})) == (
+        "noop      sandbox:dev  container is exited; restart held back\n"
+        "noop      sandbox:web  up to date\n"
+        "noop      sandbox:new  container missing; restart held back\n"
+    )
+
+
 def test_reconcile_same_hash_created_never_started_resumes() -> None:
     state = observed(SPEC, container(SPEC, "dev", state="created"), container(SPEC, "web"))
     assert golden(SPEC, state).splitlines()[0] == "resume    sandbox:dev  container is created"

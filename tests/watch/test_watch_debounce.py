@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pocketdock.watch.debounce import Coalescer
+from pocketdock.watch.debounce import Coalescer, RestoreBackoff
 
 
 class FakeClock:
@@ -106,3 +106,55 @@ def test_clear_drops_the_burst(clock: FakeClock) -> None:
 def test_rejects_inconsistent_periods(quiet: float, max_wait: float) -> None:
     with pytest.raises(ValueError, match="quiet"):
         Coalescer(quiet, max_wait)
+
+
+def crash_loop(backoff: RestoreBackoff, clock: FakeClock, times: int) -> list[float]:
+    """Restore a sandbox that stops right away `times` times; the wait before each."""
+    waits = []
+    for _ in range(times):
+        clock.advance(0.5)  # it stopped half a second after its restore
+        wait = backoff.wait("b")
+        waits.append(wait)
+        clock.advance(wait)
+        assert backoff.wait("b") == 0.0
+        backoff.restored("b")
+    return waits
+
+
+def test_restores_of_a_sandbox_that_keeps_stopping_back_off(clock: FakeClock) -> None:
+    backoff = RestoreBackoff(3, 2.0, 60.0, 20.0, clock=clock)
+    waits = crash_loop(backoff, clock, 10)
+    assert waits == [0, 0, 0, 2, 4, 8, 16, 32, 60, 60]
+    assert backoff.wait("other") == 0.0  # per sandbox
+
+
+def test_a_hold_is_announced_once(clock: FakeClock) -> None:
+    backoff = RestoreBackoff(3, 2.0, 60.0, 20.0, clock=clock)
+    crash_loop(backoff, clock, 3)
+    clock.advance(0.5)
+    assert backoff.wait("b") == 2.0
+    assert backoff.announce("b")
+    clock.advance(1.0)
+    assert backoff.wait("b") == 1.0  # counted from when it was first seen down
+    assert not backoff.announce("b")
+    clock.advance(1.0)
+    backoff.restored("b")
+    clock.advance(0.5)
+    assert backoff.wait("b") == 4.0
+    assert backoff.announce("b")
+
+
+def test_a_sandbox_that_stayed_up_starts_over(clock: FakeClock) -> None:
+    backoff = RestoreBackoff(3, 2.0, 60.0, 20.0, clock=clock)
+    crash_loop(backoff, clock, 6)
+    clock.advance(20.0)  # up for a while before stopping again
+    assert backoff.wait("b") == 0.0
+    backoff.restored("b")
+    assert crash_loop(backoff, clock, 4) == [0, 0, 2, 4]
+
+
+def test_reset_forgets_every_streak(clock: FakeClock) -> None:
+    backoff = RestoreBackoff(3, 2.0, 60.0, 20.0, clock=clock)
+    crash_loop(backoff, clock, 6)
+    backoff.reset()
+    assert crash_loop(backoff, clock, 4) == [0, 0, 0, 2]

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from support import SocketProxy, wait_for
 
 import pocketdock
 from pocketdock.engine.client import EngineClient
+from pocketdock.engine.endpoint import resolve_endpoint
 from pocketdock.errors import ImageNotFound
 
 from .helpers import Watch, WatchProject
@@ -329,3 +331,93 @@ def test_periodic_recheck_catches_what_no_container_event_reports(
         for ref in (f"{repo}:latest",):
             with contextlib.suppress(ImageNotFound):
                 client.remove_image(ref, force=True)
+
+
+def test_a_synced_directory_made_again_is_watched_again(
+    project: WatchProject, start_watch: Callable[..., Watch], client: EngineClient, test_image: str
+) -> None:
+    src = project.root / "src"
+    src.mkdir()
+    (src / "old.txt").write_text("old")
+    project.write('[sandboxes.dev]\nimage = "busybox:latest"\nsync = { "./src" = "/app/src" }\n\n')
+
+    def content(name: str) -> str | None:
+        code, out = project.sh("dev", f"cat /app/src/{name}")
+        return out if code == 0 else None
+
+    # The periodic check is far away: only a live file watcher can bring these over.
+    watch = start_watch("--interval", "600")
+    watch.wait_line("synced 1 file to dev:/app/src")
+
+    # Replaced at once, and written to once the new directory had time to be watched.
+    shutil.rmtree(src)
+    src.mkdir()
+    (src / "first.txt").write_text("first")
+    wait_for(lambda: content("first.txt") == "first", timeout=20, what="first.txt in dev")
+    (src / "second.txt").write_text("second")
+    wait_for(lambda: content("second.txt") == "second", timeout=20, what="second.txt in dev")
+
+    # Gone for a while (no watcher at all; a missing source deletes nothing), then back.
+    mark = len(watch.out)
+    shutil.rmtree(src)
+    watch.wait_line("failed to sync dev:/app/src", after=mark)
+    time.sleep(2)
+    src.mkdir()
+    (src / "third.txt").write_text("third")
+    wait_for(lambda: content("third.txt") == "third", timeout=20, what="third.txt in dev")
+    (src / "fourth.txt").write_text("fourth")
+    wait_for(lambda: content("fourth.txt") == "fourth", timeout=20, what="fourth.txt in dev")
+    assert watch.stop(signal.SIGINT) == 0
+
+
+def count_starts(socket: str, container: str, since: str) -> tuple[Callable[[], int], EngineClient]:
+    """Count the engine's `start` events of `container` from `since` on, in a thread,
+    on a client of its own (close it to end the stream)."""
+    client = EngineClient(resolve_endpoint(socket))  # not the shared one: it gets closed
+    starts: list[dict[str, Any]] = []
+    filters = {"type": ["container"], "container": [container], "event": ["start"]}
+
+    def follow() -> None:
+        with contextlib.suppress(Exception):  # the stream ends when the test is over
+            for event in client.events(filters=filters, since=since):
+                starts.append(event)
+
+    threading.Thread(target=follow, daemon=True).start()
+    return (lambda: len(starts)), client
+
+
+def test_a_sandbox_that_keeps_stopping_is_restored_with_backoff(
+    project: WatchProject, start_watch: Callable[..., Watch], client: EngineClient, test_image: str
+) -> None:
+    crashing = '[sandboxes.b]\nimage = "busybox:latest"\ncommand = ["true"]\n\n'
+    project.write(A + crashing)
+    since = str(int(time.time()) - 1)
+    watch = start_watch("--json", "--interval", "600")
+    watch.wait_event(reconcile("start"))
+    a1 = project.wait_running("a")
+    b = project.cid("b")
+    assert b is not None
+    starts, events_client = count_starts(project.env["POCKETDOCK_SOCKET"], b, since)
+
+    time.sleep(3)  # b is in its pauses by now
+    # Everything else is still restored at once.
+    mark = len(watch.out)
+    client.stop_container(a1, timeout=0)
+    assert project.wait_running("a", timeout=10) == a1
+    watch.wait_event(
+        lambda e: e["event"] == "reconcile" and ("resume", "a") in kinds(e), after=mark
+    )
+    time.sleep(7)
+
+    # Without backoff it is started several times a second; with it, 3 at once, then
+    # after 2, 4 and 8 s. The bounds are generous either way.
+    count = starts()
+    events_client.close()
+    assert 3 <= count <= 9, count
+    assert watch.process.poll() is None
+    holds = [e for e in watch.events() if e["event"] == "backoff"]
+    assert all(
+        re.fullmatch(r"b keeps stopping; restarting it again in \d+ s", e["message"]) for e in holds
+    )
+    assert 1 <= len(holds) <= 4, holds  # one line per pause, not one per stop
+    assert watch.stop(signal.SIGINT) == 0

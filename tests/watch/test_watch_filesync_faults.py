@@ -188,3 +188,55 @@ def test_a_file_swapped_for_a_symlink_during_a_sync_is_not_read_through(
     link = box.run("readlink /app/a.txt")
     assert link.stdout.strip() == str(secret)
     assert "host secret" not in box.run("cat /app/a.txt 2>/dev/null").stdout
+
+
+def unreadable_gitignore(monkeypatch: pytest.MonkeyPatch, bad: Path, code: int) -> None:
+    """Make reading `bad` fail with `code`; running as root, chmod would not do it."""
+    real = Path.read_text
+
+    def read_text(self: Path, *args: Any, **kwargs: Any) -> str:
+        if self == bad:
+            raise OSError(code, os.strerror(code), str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+
+
+@pytest.mark.parametrize(
+    ("where", "code"),
+    [("src", errno.EACCES), ("src/dir", errno.EIO), (".", errno.EACCES)],
+)
+def test_a_gitignore_that_cannot_be_read_sends_and_deletes_nothing(
+    box: Container,
+    client: EngineClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+    code: int,
+) -> None:
+    source = tmp_path / "src"
+    write(tmp_path / where / ".gitignore", "*.log\n")
+    write(source / "keep.txt", "keep")
+    write(source / "dir" / "a.txt", "a")
+    sync = FileSync(client, ignore_root=tmp_path)
+    sync.set_rules({"ff": [SyncRule(source=str(source), target="/app")]})
+    [report] = sync.sync({"ff": box.id})
+    assert isinstance(report, SyncReport)
+    before = listing(box)
+    assert "keep.txt" in before and not any(name.endswith(".log") for name in before)
+
+    unreadable_gitignore(monkeypatch, tmp_path / where / ".gitignore", code)
+    write(source / "dir" / "secret.log", "must stay on the host")
+    (source / "keep.txt").unlink()
+    [failure] = sync.sync({"ff": box.id})
+    assert isinstance(failure, SyncFailure) and ".gitignore" in failure.error
+    assert os.strerror(code) in failure.error
+    assert sync.sync({"ff": box.id}) == []  # reported once
+    assert listing(box) == before
+
+    # Readable again: the ignored file still stays out, the delete goes through.
+    monkeypatch.undo()
+    [report] = sync.sync({"ff": box.id})
+    assert isinstance(report, SyncReport) and report.deleted == 1
+    after = listing(box)
+    assert "keep.txt" not in after and "dir/secret.log" not in after
