@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from support import SocketProxy
 
+import pocketdock
 from pocketdock.engine.client import EngineClient
+from pocketdock.sandbox.containers import Container
 
 from .helpers import Watch, WatchProject
 
@@ -67,3 +69,11 @@ def engine_proxy(tmp_path: Path, socket_path: str) -> Iterator[SocketProxy]:
     proxy.up()
     yield proxy
     proxy.down()
+
+
+@pytest.fixture
+def box(engine_env: dict[str, str], unique: str) -> Iterator[Container]:
+    """A running sandbox of its own, for file sync driven without `pocketdock watch`."""
+    container = pocketdock.create_new_container(name=f"{unique}-fs", project=unique)
+    yield container
+    container.shutdown()

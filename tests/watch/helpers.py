@@ -19,6 +19,7 @@ from pocketdock import labels as L
 from pocketdock.engine.client import EngineClient
 from pocketdock.engine.parse import item_labels, item_state
 from pocketdock.errors import ContainerNotFound
+from pocketdock.sandbox.containers import Container
 
 FILE = "pocket-dock.toml"
 
@@ -148,3 +149,15 @@ class Watch:
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def listing(box: Container, target: str = "/app") -> dict[str, str]:
+    """Every regular file under `target` in the sandbox, with its contents."""
+    result = box.run(f"cd {target} && find . -type f | sort")
+    names = [line[2:] for line in result.stdout.split()]
+    return {name: box.read_file(f"{target}/{name}").decode() for name in names}

@@ -3,42 +3,23 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-import pocketdock
 from pocketdock.engine.client import EngineClient
 from pocketdock.sandbox.containers import Container
 from pocketdock.spec.effective import SyncRule
 from pocketdock.watch.filesync import FileSync, RuleSync, SyncFailure, SyncReport
 
+from .helpers import listing, write
+
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture
-def box(engine_env: dict[str, str], unique: str) -> Iterator[Container]:
-    container = pocketdock.create_new_container(name=f"{unique}-fs", project=unique)
-    yield container
-    container.shutdown()
-
-
-def write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def counts(report: SyncReport | None) -> tuple[int, int]:
     assert report is not None
     return report.sent, report.deleted
-
-
-def listing(box: Container, target: str = "/app") -> dict[str, str]:
-    """Every regular file under `target` in the sandbox, with its contents."""
-    result = box.run(f"cd {target} && find . -type f | sort")
-    names = [line[2:] for line in result.stdout.split()]
-    return {name: box.read_file(f"{target}/{name}").decode() for name in names}
 
 
 def test_first_sync_compares_content_with_the_container(

@@ -7,38 +7,19 @@ import errno
 import os
 import shutil
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import pocketdock
 from pocketdock.engine.client import EngineClient
 from pocketdock.sandbox.containers import Container
 from pocketdock.spec.effective import SyncRule
 from pocketdock.watch.filesync import FileSync, RuleSync, SyncFailure, SyncReport
 
+from .helpers import listing, write
+
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture
-def box(engine_env: dict[str, str], unique: str) -> Iterator[Container]:
-    container = pocketdock.create_new_container(name=f"{unique}-ff", project=unique)
-    yield container
-    container.shutdown()
-
-
-def write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
-def listing(box: Container, target: str = "/app") -> dict[str, str]:
-    """Every regular file under `target` in the sandbox, with its contents."""
-    result = box.run(f"cd {target} && find . -type f | sort")
-    names = [line[2:] for line in result.stdout.split()]
-    return {name: box.read_file(f"{target}/{name}").decode() for name in names}
 
 
 def file_sync(client: EngineClient, source: Path) -> FileSync:
