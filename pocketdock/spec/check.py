@@ -34,7 +34,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from pocketdock.errors import SpecError, SpecProblem
-from pocketdock.sandbox.security import exposes_engine
+from pocketdock.sandbox.security import exposes_engine, is_host_root
 from pocketdock.spec.effective import (
     SNAPSHOT_PREFIX,
     EffectiveSandbox,
@@ -242,7 +242,7 @@ class _Checker:
                 targets[target] = host
 
     def mount_problem(self, source: str, merged: dict[str, Any]) -> str | None:
-        if source == "/" and merged.get("allow_host_root") is not True:
+        if is_host_root(source) and merged.get("allow_host_root") is not True:
             return "mounts the host's `/`; set `allow_host_root = true` to allow it"
         if exposes_engine(source) and merged.get("allow_engine_socket") is not True:
             return (
