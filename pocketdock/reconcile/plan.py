@@ -53,6 +53,10 @@ class ActionKind(StrEnum):
     BLOCKED = "blocked"  # a change is pending but needs the user's explicit consent
 
 
+# What brings back a sandbox that is missing or down; `PlanOptions.hold` holds these back.
+RESTORE_KINDS = (ActionKind.CREATE, ActionKind.RESUME)
+
+
 @dataclass(frozen=True)
 class Action:
     """One step of a plan, with its reason and everything needed to carry it out.
@@ -159,10 +163,9 @@ class _Planner:
         return self._plan_builds(actions) + actions + orphans
 
     def _held(self, actions: list[Action]) -> list[Action]:
-        restores = (ActionKind.CREATE, ActionKind.RESUME)
         return [
             replace(a, kind=ActionKind.NOOP, reason=f"{a.reason}; restart held back")
-            if a.kind in restores and a.sandbox in self.options.hold
+            if a.kind in RESTORE_KINDS and a.sandbox in self.options.hold
             else a
             for a in actions
         ]

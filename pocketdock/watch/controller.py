@@ -44,7 +44,7 @@ from pocketdock.engine.client import EngineClient, get_client
 from pocketdock.errors import PocketDockError, SpecError, SpecProblem
 from pocketdock.reconcile.apply import DONE, ApplyResult, Outcome
 from pocketdock.reconcile.observed import ObservedContainer, parse_container_list
-from pocketdock.reconcile.plan import Action, ActionKind, PlanOptions, plan
+from pocketdock.reconcile.plan import RESTORE_KINDS, Action, ActionKind, PlanOptions, plan
 from pocketdock.reconcile.project import Project
 from pocketdock.spec.effective import ProjectSpec
 from pocketdock.spec.loader import load_project, project_id
@@ -62,8 +62,6 @@ from pocketdock.watch.filesync import ALWAYS_IGNORED, FileSync, SyncFailure, Syn
 logger = logging.getLogger("pocketdock.watch")
 
 QUIET_KINDS = (ActionKind.NOOP, ActionKind.BLOCKED)
-# What bringing back a stopped or removed sandbox takes; these are what backoff delays.
-RESTORE_KINDS = (ActionKind.RESUME, ActionKind.CREATE)
 # What an engine event means for the sandbox, for the "why" of a drift line.
 DRIFT_WORDS = {
     "create": "created",
