@@ -684,15 +684,17 @@ class Controller:
             self._start_spec_watcher()
             self._file_burst.add(self.file)
         sync = self._sync_watcher
-        started = self._update_sync_watcher(force=sync is not None and dead_too and sync.dead)
-        if started:
-            self._sync_burst.extend(started)
+        renewed = self._update_sync_watcher(force=sync is not None and dead_too and sync.dead)
+        if renewed:
+            self._sync_burst.extend(renewed)
 
     def _update_sync_watcher(self, *, force: bool = False) -> Sequence[Path]:
-        """Watch the synced directories that exist now; those of a new watcher, if one started.
+        """Watch the synced directories that exist now; what to look at again, if renewed.
 
         The watcher is kept while it watches the same directories, the very ones it
-        started on, unless `force`.
+        started on, unless `force`. A renewed watcher's directories are returned, and
+        the old one's too: stopping a watcher drops the changes it had not passed on
+        yet, such as its directory's own removal.
         """
         # os.path.isdir, unlike Path.is_dir on 3.11, says False for any OSError.
         sources = sorted(p for p in self.filesync.sources() if os.path.isdir(p))
@@ -701,8 +703,10 @@ class Controller:
             return ()
         if current is None and not sources:
             return ()
+        renewed = set(sources)
         if current is not None:
             current.stop()
+            renewed.update(current.paths)
         self._sync_watcher = (
             _PathWatcher(
                 "sync",
@@ -714,7 +718,7 @@ class Controller:
             if sources
             else None
         )
-        return sources
+        return sorted(renewed)
 
     def _stop_threads(self) -> None:
         for watcher in (self._spec_watcher, self._sync_watcher):
